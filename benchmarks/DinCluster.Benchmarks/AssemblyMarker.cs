@@ -1,0 +1,2 @@
+namespace DinCluster.Benchmarks;
+internal static class AssemblyMarker { }

@@ -1,0 +1,2 @@
+namespace DinCluster.Cluster;
+internal static class AssemblyMarker { }

@@ -1,0 +1,68 @@
+using DinCluster.Core.Features;
+
+namespace DinCluster.Core.Batches;
+
+/// <summary>
+/// The unique ids of a batch per embedding table, and where each occurrence points.
+/// A worker pulls exactly <see cref="UniqueIds"/> (one row per unique id) and pushes one
+/// summed gradient row per unique id.
+/// <code>
+///   UniqueIds[t]     : long[U_t]   in order of first appearance (deterministic)
+///   SparseSlots[f]   : int[Count]  index into UniqueIds[table(f)]
+///   VarLenSlots[v]   : int[sum L]  index into UniqueIds[table(v)], aligned with Batch.Values[v]
+/// </code>
+/// </summary>
+public sealed class BatchIndex
+{
+    public required long[][] UniqueIds { get; init; }
+    public required int[][] SparseSlots { get; init; }
+    public required int[][] VarLenSlots { get; init; }
+
+    public static BatchIndex Build(Batch batch, FeatureSchema schema)
+    {
+        var tables = schema.Tables.Count;
+        var maps = new Dictionary<long, int>[tables];
+        var lists = new List<long>[tables];
+        for (var t = 0; t < tables; t++)
+        {
+            maps[t] = new Dictionary<long, int>();
+            lists[t] = [];
+        }
+
+        int Slot(int t, long id)
+        {
+            if (!maps[t].TryGetValue(id, out var s))
+            {
+                s = lists[t].Count;
+                maps[t][id] = s;
+                lists[t].Add(id);
+            }
+            return s;
+        }
+
+        var sparseSlots = new int[schema.Sparse.Count][];
+        for (var f = 0; f < schema.Sparse.Count; f++)
+        {
+            var t = schema.TableIndex(schema.Sparse[f].Table);
+            var ids = batch.Sparse[f];
+            var slots = new int[ids.Length];
+            for (var i = 0; i < ids.Length; i++) slots[i] = Slot(t, ids[i]);
+            sparseSlots[f] = slots;
+        }
+        var varSlots = new int[schema.VarLen.Count][];
+        for (var v = 0; v < schema.VarLen.Count; v++)
+        {
+            var t = schema.TableIndex(schema.VarLen[v].Table);
+            var ids = batch.Values[v];
+            var slots = new int[ids.Length];
+            for (var i = 0; i < ids.Length; i++) slots[i] = Slot(t, ids[i]);
+            varSlots[v] = slots;
+        }
+        return new BatchIndex
+        {
+            UniqueIds = lists.Select(l => l.ToArray()).ToArray(),
+            SparseSlots = sparseSlots,
+            VarLenSlots = varSlots,
+        };
+    }
+}

@@ -1,0 +1,2 @@
+namespace DinCluster.Data;
+internal static class AssemblyMarker { }

@@ -1,0 +1,2 @@
+namespace DinCluster.Model;
+internal static class AssemblyMarker { }

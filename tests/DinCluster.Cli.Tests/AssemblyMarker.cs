@@ -1,0 +1,2 @@
+namespace DinCluster.Cli.Tests;
+internal static class AssemblyMarker { }

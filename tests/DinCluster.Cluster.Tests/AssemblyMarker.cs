@@ -1,0 +1,2 @@
+namespace DinCluster.Cluster.Tests;
+internal static class AssemblyMarker { }

@@ -1,0 +1,2 @@
+namespace DinCluster.Core.Tests;
+internal static class AssemblyMarker { }

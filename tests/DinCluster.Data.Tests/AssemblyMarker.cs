@@ -1,0 +1,2 @@
+namespace DinCluster.Data.Tests;
+internal static class AssemblyMarker { }

@@ -1,0 +1,2 @@
+namespace DinCluster.Model.Tests;
+internal static class AssemblyMarker { }

@@ -1,2 +1,0 @@
-namespace DinCluster.Cluster;
-internal static class AssemblyMarker { }

@@ -1,0 +1,98 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace DinCluster.Cluster.Runs;
+
+/// <summary>
+/// The machine-readable record of a run (RUN/summary.json): config, cluster shape, samples
+/// consumed per epoch, throughput, test metrics per epoch, checkpoints, failures and
+/// bad input. Written by the local trainer and by the cluster's coordinator alike.
+/// </summary>
+public sealed class RunSummary
+{
+    public string Mode { get; set; } = "local";
+    public string Command { get; set; } = "";
+    public DateTime StartedUtc { get; set; }
+    public DateTime? FinishedUtc { get; set; }
+    public string Status { get; set; } = "running";
+    public string? Error { get; set; }
+    public Dictionary<string, object?> Config { get; set; } = [];
+    public ClusterShape Cluster { get; set; } = new();
+    public DatasetInfo Dataset { get; set; } = new();
+    public List<EpochRecord> Epochs { get; set; } = [];
+    public long Steps { get; set; }
+    public double TrainSeconds { get; set; }
+    public double SamplesPerSecond { get; set; }
+    public FinalMetrics? Final { get; set; }
+    public Dictionary<string, long> BadInput { get; set; } = [];
+    public List<string> Checkpoints { get; set; } = [];
+    public List<FailureRecord> Failures { get; set; } = [];
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DictionaryKeyPolicy = null,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public void Write(string path)
+    {
+        var tmp = path + ".tmp";
+        File.WriteAllText(tmp, JsonSerializer.Serialize(this, Json));
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    public static RunSummary Read(string path) =>
+        JsonSerializer.Deserialize<RunSummary>(File.ReadAllText(path), Json)
+        ?? throw new InvalidDataException($"{path}: empty summary");
+}
+
+public sealed class ClusterShape
+{
+    public int Nodes { get; set; } = 1;
+    public int Workers { get; set; } = 1;
+    public int PsShards { get; set; } = 1;
+    public int DataShards { get; set; } = 1;
+    public string Sync { get; set; } = "local";
+}
+
+public sealed class DatasetInfo
+{
+    public string Path { get; set; } = "";
+    public long TrainSamples { get; set; }
+    public long TestSamples { get; set; }
+    public int TrainFiles { get; set; }
+    public int TrainRowGroups { get; set; }
+    /// <summary>Bayes-optimal test AUC when the data set is synthetic (dataset.json), else null.</summary>
+    public double? BayesAuc { get; set; }
+}
+
+public sealed class EpochRecord
+{
+    public int Epoch { get; set; }
+    public long SamplesExpected { get; set; }
+    public long SamplesConsumed { get; set; }
+    /// <summary>True when every training sample of the epoch was consumed exactly once.</summary>
+    public bool LedgerExact { get; set; }
+    public long SamplesReplayed { get; set; }
+    public long Steps { get; set; }
+    public double TrainLoss { get; set; }
+    public double Seconds { get; set; }
+    public double SamplesPerSecond { get; set; }
+    public TestMetrics? Test { get; set; }
+}
+
+public sealed record TestMetrics(double Auc, double Gauc, double LogLoss, long Samples);
+
+public sealed class FinalMetrics
+{
+    public double Auc { get; set; }
+    public double Gauc { get; set; }
+    public double LogLoss { get; set; }
+    /// <summary>(AUC - 0.5) / (Bayes AUC - 0.5), for synthetic data.</summary>
+    public double? FractionOfBayes { get; set; }
+}
+
+public sealed record FailureRecord(DateTime AtUtc, string Kind, string Node, string Handling, long SamplesReplayed = 0);

@@ -135,7 +135,7 @@ public sealed class BehaviourLogReader(FeatureSchema features, BadInputPolicy po
         ParquetReader reader;
         try
         {
-            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+            var stream = new InlineReadStream(path);
             try
             {
                 reader = await ParquetReader.CreateAsync(stream, Options, leaveStreamOpen: false, ct);

@@ -56,18 +56,21 @@ public sealed class BehaviourLogWriter : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Creates (or overwrites) <paramref name="path"/>; its directory must exist.</summary>
-    public static BehaviourLogWriter Create(string path, FeatureSchema features, int rowGroupSize = DefaultRowGroupSize, bool withTimestamp = false) =>
-        CreateAsync(path, features, rowGroupSize, withTimestamp).GetAwaiter().GetResult();
+    /// <remarks>Snappy is what other tools expect; Parquet.Net 6.1 copies every compressed page into a fresh
+    /// array when reading, which <see cref="CompressionMethod.None"/> avoids at twice the disk size.</remarks>
+    public static BehaviourLogWriter Create(string path, FeatureSchema features, int rowGroupSize = DefaultRowGroupSize,
+        bool withTimestamp = false, CompressionMethod compression = CompressionMethod.Snappy) =>
+        CreateAsync(path, features, rowGroupSize, withTimestamp, compression).GetAwaiter().GetResult();
 
     public static async Task<BehaviourLogWriter> CreateAsync(string path, FeatureSchema features, int rowGroupSize = DefaultRowGroupSize,
-        bool withTimestamp = false, CancellationToken ct = default)
+        bool withTimestamp = false, CompressionMethod compression = CompressionMethod.Snappy, CancellationToken ct = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rowGroupSize);
         var schema = new BehaviourLogSchema(features).ToParquetSchema(withTimestamp);
         var stream = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, bufferSize: 1 << 16);
         try
         {
-            var writer = await ParquetWriter.CreateAsync(schema, stream, cancellationToken: ct);
+            var writer = await ParquetWriter.CreateAsync(schema, stream, new ParquetOptions { CompressionMethod = compression }, cancellationToken: ct);
             return new BehaviourLogWriter(path, features, rowGroupSize, withTimestamp, stream, writer, schema);
         }
         catch

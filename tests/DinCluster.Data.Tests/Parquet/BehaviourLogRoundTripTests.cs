@@ -169,6 +169,29 @@ public sealed class BehaviourLogRoundTripTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Writer_leaves_no_partial_row_when_a_sample_lacks_a_declared_feature()
+    {
+        var schema = new FeatureSchema(
+            [.. Schema.Sparse, .. Schema.VarLen, new VarLenSparseFeat("hist_shop_id", "item", 5)], Schema.HistoryPairs);
+        var good = new Sample(1, 2, 3, [4], [5], 1) { VarLen = new Dictionary<string, long[]> { ["hist_shop_id"] = [6, 7] } };
+        using var dir = new TempDir();
+        var path = dir.File("partial.parquet");
+
+        using (var writer = BehaviourLogWriter.Create(path, schema))
+        {
+            writer.Write(good);
+            var e = Assert.Throws<ArgumentException>(() => writer.Write(good with { VarLen = null }));
+            Assert.Equal("the sample has no value for feature 'hist_shop_id'", e.Message);
+            writer.Write(good with { UserId = 9 });
+        }
+        var batch = new BehaviourLogReader(schema).ReadRowGroup(path, 0, 0);
+
+        Assert.Equal([1L, 9], batch.Sparse[0]);
+        Assert.Equal([4L, 4], batch.Values[0]);
+        Assert.Equal([6L, 7, 6, 7], batch.Values[2]);
+    }
+
+    [Fact]
     public void Reader_keeps_the_most_recent_ids_when_a_history_is_longer_than_maxlen()
     {
         var schema = FeatureSchema.Default(maxLen: 3);

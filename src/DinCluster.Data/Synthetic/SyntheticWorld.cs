@@ -3,7 +3,7 @@ namespace DinCluster.Data;
 /// <summary>
 /// The hidden structure behind a synthetic dataset, and its click model.
 /// <code>
-///   categories   grouped into departments of 10 (neighbouring categories are "similar")
+///   categories   Zipf(0.6) sizes; grouped into departments of 10 (neighbouring categories are "similar")
 ///   items        each in one category; Zipf(0.8) popularity; bias b_i = standardized log popularity
 ///   users        2-4 interest categories (the 2nd.. mostly in the 1st's department), Dirichlet weights,
 ///                lognormal activity
@@ -18,6 +18,8 @@ namespace DinCluster.Data;
 /// the attention of DIN weighs exactly that, while sum pooling has to recover it from the sum of
 /// all behaviours. a_u(c) (the user's hidden interest weight in the target's category) is seen
 /// only through the history and the user's own clicks.
+/// The constants are tuned so the default settings give a Bayes test AUC of about 0.83 at a CTR of
+/// about 0.41, of which R alone (observable in the sample) reaches about 0.78.
 /// </summary>
 internal sealed class SyntheticWorld
 {

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using DinCluster.Core.Embeddings;
 using DinCluster.Core.Features;
 using DinCluster.Core.Optimizers;
@@ -49,13 +47,8 @@ public sealed record TrainJob
     }
 
     /// <summary>Bayes-optimal test AUC from DIR/dataset.json when the generator wrote one.</summary>
-    public double? BayesAuc()
-    {
-        var path = Path.Combine(DataDir, "dataset.json");
-        if (!File.Exists(path)) return null;
-        var node = JsonNode.Parse(File.ReadAllText(path));
-        return node?["bayes_auc"]?.GetValueKind() == JsonValueKind.Number ? node["bayes_auc"]!.GetValue<double>() : null;
-    }
+    public double? BayesAuc() =>
+        File.Exists(Path.Combine(DataDir, SyntheticDataset.FileName)) ? SyntheticDataset.Load(DataDir).BayesTestAuc : null;
 
     public void Validate()
     {

@@ -10,13 +10,13 @@ public sealed class ProgressLine(TextWriter output, string label, long total)
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly bool _interactive = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
-    private TimeSpan _lastDraw = TimeSpan.MinValue;
+    private TimeSpan? _lastDraw;
 
     public void Report(long done, string detail = "")
     {
         var now = _clock.Elapsed;
         var interval = _interactive ? TimeSpan.FromMilliseconds(200) : TimeSpan.FromSeconds(5);
-        if (done < total && now - _lastDraw < interval) return;
+        if (_lastDraw is { } last && done < total && now - last < interval) return;
         _lastDraw = now;
         var fraction = total > 0 ? Math.Min(1.0, (double)done / total) : 0;
         var width = 24;
@@ -31,7 +31,7 @@ public sealed class ProgressLine(TextWriter output, string label, long total)
 
     public void Done(string detail = "")
     {
-        _lastDraw = TimeSpan.MinValue;
+        _lastDraw = null;
         Report(total, detail);
         if (_interactive) output.WriteLine();
     }

@@ -21,7 +21,7 @@ namespace DinCluster.Core.Embeddings;
 /// </summary>
 internal sealed partial class ChunkedRows
 {
-    private const int ChunkBytes = 32 << 20;
+    public const int DefaultChunkBytes = 32 << 20;
     private const int FirstRows = 64;
 
     private readonly int _width;
@@ -29,10 +29,12 @@ internal sealed partial class ChunkedRows
     private readonly int _chunkRows;
     private float[][] _chunks = [];
 
-    public ChunkedRows(int width)
+    /// <param name="width">Floats per row.</param>
+    /// <param name="chunkBytes">Upper bound of a chunk's size (tests make it small to cross chunks cheaply).</param>
+    public ChunkedRows(int width, int chunkBytes = DefaultChunkBytes)
     {
         _width = width;
-        _chunkRows = 1 << BitOperations.Log2((uint)Math.Max(1, ChunkBytes / (width * sizeof(float))));
+        _chunkRows = 1 << BitOperations.Log2((uint)Math.Max(1, chunkBytes / (width * sizeof(float))));
         _shift = BitOperations.Log2((uint)_chunkRows);
     }
 

@@ -44,6 +44,8 @@ internal sealed class EmbeddingTable
     private const int MapPrefetchDistance = 16;
     private const int RowPrefetchDistance = 6;
 
+    private static readonly int MetaFloats = Unsafe.SizeOf<RowMeta>() / sizeof(float);
+
     private readonly ISparseOptimizer _optimizer;
     private readonly long _seed;
     private readonly float _initScale;
@@ -52,7 +54,6 @@ internal sealed class EmbeddingTable
     private readonly long _ttl;
     private readonly int _rowCap;
     private readonly LongIntMap _index = new();
-    private static readonly int MetaFloats = Unsafe.SizeOf<RowMeta>() / sizeof(float);
     private readonly ChunkedRows _records;
     private readonly Stack<int> _free = new();
     private readonly float[] _regularized;
@@ -147,6 +148,9 @@ internal sealed class EmbeddingTable
         for (var i = 0; i < ids.Length; i++)
         {
             if (rows[i] >= 0) continue;
+            // Looked up again so a repeated id (a broken precondition) cannot get two rows.
+            rows[i] = _index.Get(ids[i]);
+            if (rows[i] >= 0) continue;
             var occurrences = counts.IsEmpty ? 1 : counts[i];
             var seen = Sketch?.Add(ids[i], occurrences) ?? occurrences;
             if (seen < _minCount)
@@ -154,7 +158,8 @@ internal sealed class EmbeddingTable
                 dropped++;
                 continue;
             }
-            rows[i] = CreateRow(ids[i], seen);
+            // The row starts with the occurrences seen before this push; the update adds this push's.
+            rows[i] = CreateRow(ids[i], seen - occurrences);
             created++;
         }
 
@@ -165,9 +170,7 @@ internal sealed class EmbeddingTable
             var row = rows[i];
             if (row < 0) continue;
             ref var meta = ref Meta(row);
-            // A new row already holds this push's occurrences (from the sketch, or its first count).
-            if (meta.Updates > 0)
-                meta.Count = (int)Math.Min(int.MaxValue, (long)meta.Count + (counts.IsEmpty ? 1 : counts[i]));
+            meta.Count = (int)Math.Min(int.MaxValue, (long)meta.Count + (counts.IsEmpty ? 1 : counts[i]));
             meta.Updates++;
             meta.LastStep = Clock;
             if (_ttl > 0) MoveToTail(row);

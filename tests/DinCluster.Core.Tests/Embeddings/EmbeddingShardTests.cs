@@ -237,4 +237,24 @@ public sealed class EmbeddingShardTests
         Assert.Equal(40, shard.Stats().Rows);
         Assert.Equal(bytes, shard.Stats().Bytes);
     }
+
+    [Fact]
+    public void Cap_evicts_the_least_recently_pushed_first_when_counts_are_equal()
+    {
+        var shard = Shard(Sgd() with { RowCap = 4 });
+        shard.Push(Item, [1L, 2L], Grad(0.1f, 2), batchId: 0); // step 1
+        shard.Push(Item, [3L, 4L], Grad(0.1f, 2), batchId: 1); // step 2
+        shard.Push(Item, [1L], Grad(0.1f), batchId: 2, counts: [1]); // 1 now has count 2
+        shard.Push(Item, [5L], Grad(0.1f), batchId: 3); // 5 rows > cap 4: evict one of count 1, oldest: 2
+        Assert.Equal([1L, 3L, 4L, 5L], shard.RowIds(Item).Order());
+    }
+
+    [Fact]
+    public void Settings_validation_names_the_field_and_value_when_out_of_range()
+    {
+        Assert.Contains("MinCount is set to 0, must be >= 1", Assert.Throws<ArgumentException>(() => new EmbeddingSettings { MinCount = 0 }.Validate()).Message);
+        Assert.Contains("AdmissionSketchWidth is set to 1000, must be a power of two",
+            Assert.Throws<ArgumentException>(() => Shard(new EmbeddingSettings { AdmissionSketchWidth = 1000 })).Message);
+        Assert.Contains("DedupWindow is set to 0", Assert.Throws<ArgumentException>(() => new EmbeddingSettings { DedupWindow = 0 }.Validate()).Message);
+    }
 }

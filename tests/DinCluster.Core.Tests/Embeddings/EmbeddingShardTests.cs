@@ -73,6 +73,9 @@ public sealed class EmbeddingShardTests
         var shard = Shard(settings);
         var bytes = shard.Stats().Bytes;
         Assert.Equal(Init(123, settings), Pull(shard, 123));
+        var reply = shard.Pull(Item, [123L, 124L]);
+        Assert.Equal((Item, Dim, 2 * Dim), (reply.Table, reply.Dim, reply.Values.Length));
+        Assert.Equal(Init(124, settings), reply.Row(1).ToArray());
         Assert.Null(shard.ReadRow(Item, 123));
         Assert.Equal(0, shard.Stats().Rows);
         Assert.Equal(bytes, shard.Stats().Bytes);

@@ -42,6 +42,15 @@ public sealed class EmbeddingShard
     /// </summary>
     public void Pull(string table, ReadOnlySpan<long> ids, Span<float> dest) => Table(table).Pull(ids, dest);
 
+    /// <summary>The rows of <paramref name="ids"/> as a new <see cref="TableRows"/> (a pull reply's payload).</summary>
+    public TableRows Pull(string table, long[] ids)
+    {
+        var t = Table(table);
+        var values = new float[ids.Length * t.Dim];
+        t.Pull(ids, values);
+        return new TableRows(table, t.Dim, ids, values);
+    }
+
     /// <summary>
     /// Applies one gradient row per id with the table's optimizer. Preconditions: ids unique within
     /// the push (the worker has summed repeated ids). <paramref name="counts"/>: occurrences of each id

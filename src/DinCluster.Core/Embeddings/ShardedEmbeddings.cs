@@ -61,6 +61,9 @@ public sealed class ShardedEmbeddings
         var dim = _shards[0].Dim(table);
         if (grads.Length != ids.Length * dim) throw new ArgumentException($"table '{table}': push of {ids.Length} ids needs {ids.Length * dim} gradient floats, got {grads.Length}");
         if (!counts.IsEmpty && counts.Length != ids.Length) throw new ArgumentException($"table '{table}': push of {ids.Length} ids has {counts.Length} counts");
+        // Checked before any shard applies its part, like everything a shard would throw for.
+        foreach (var c in counts)
+            if (c < 1) throw new ArgumentException($"table '{table}': occurrence count {c} in a push, must be >= 1");
         // Checked here, not per shard: a shard without the bad row would otherwise apply its part.
         // A repeated batch id still wins over the NaN check, as on a single shard.
         if (!Finite.All(grads) && !_shards[0].Table(table).Recent.Contains(batchId))

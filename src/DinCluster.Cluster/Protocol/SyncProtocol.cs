@@ -1,0 +1,11 @@
+namespace DinCluster.Cluster.Protocol;
+
+/// <summary>
+/// BSP barrier, from the coordinator to every PS shard and the dense parameters: apply the
+/// buffered pushes of <paramref name="Step"/> from <paramref name="Workers"/> as one update,
+/// combined in this (ascending) worker order, each weighted by its share of the step's samples.
+/// </summary>
+public sealed record ApplyStep(long Step, int[] Workers) : IDinMessage;
+
+/// <summary>Reply to <see cref="ApplyStep"/>; ShardIndex -1 is the dense parameters.</summary>
+public sealed record StepApplied(long Step, int ShardIndex) : IDinMessage;

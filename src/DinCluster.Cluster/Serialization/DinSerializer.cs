@@ -104,7 +104,7 @@ public sealed class DinSerializer : SerializerWithStringManifest
         Add<WorkerWaiting>("WW", (w, m) => { w.Write(m.WorkerIndex); w.Write(m.Clock); }, r => new(r.ReadInt32(), r.ReadInt64()));
 
         // SyncProtocol
-        Add<ApplyStep>("AST", (w, m) => { w.Write(m.Step); w.Ints(m.Workers); }, r => new(r.ReadInt64(), r.Ints()));
+        Add<ApplyStep>("AST", (w, m) => { w.Write(m.Step); w.Ints(m.Workers); w.Ints(m.Samples); }, r => new(r.ReadInt64(), r.Ints(), r.Ints()));
         Add<StepApplied>("SA", (w, m) => { w.Write(m.Step); w.Write(m.ShardIndex); }, r => new(r.ReadInt64(), r.ReadInt32()));
     }
 

@@ -1,0 +1,42 @@
+using DinCluster.Cluster.Protocol;
+using DinCluster.Core.Batches;
+
+namespace DinCluster.Cluster.Transfer;
+
+/// <summary>
+/// PS side: collects the parts of each batch's push and hands out the whole push (rows merged
+/// per table, in part order) when the last part arrives. A part sent again (a re-issued batch
+/// recomputed by another worker) replaces the earlier one.
+/// </summary>
+public sealed class PushAssembler
+{
+    private readonly Dictionary<long, PushGradients?[]> _partial = [];
+
+    public int Open => _partial.Count;
+
+    /// <summary>The complete push, or null while parts are missing.</summary>
+    public TableRows[]? Add(PushGradients part)
+    {
+        if (part.Parts < 1 || part.Part < 0 || part.Part >= part.Parts)
+            throw new InvalidDataException($"push of batch {part.BatchId}: part {part.Part} of {part.Parts}");
+        if (part.Parts == 1) return part.Gradients;
+        if (!_partial.TryGetValue(part.BatchId, out var parts) || parts.Length != part.Parts)
+            _partial[part.BatchId] = parts = new PushGradients?[part.Parts];
+        parts[part.Part] = part;
+        if (parts.Any(p => p is null)) return null;
+        _partial.Remove(part.BatchId);
+        return parts.SelectMany(p => p!.Gradients)
+            .GroupBy(t => t.Table)
+            .Select(g => g.Count() == 1
+                ? g.First()
+                : new TableRows(g.Key, g.First().Dim, g.SelectMany(t => t.Ids).ToArray(), g.SelectMany(t => t.Values).ToArray()))
+            .ToArray();
+    }
+
+    /// <summary>Drops unfinished pushes of a worker that died mid-push.</summary>
+    public void DropWorker(int worker)
+    {
+        foreach (var id in _partial.Where(kv => kv.Value.Any(p => p?.WorkerIndex == worker)).Select(kv => kv.Key).ToList())
+            _partial.Remove(id);
+    }
+}

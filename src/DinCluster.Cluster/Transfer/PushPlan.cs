@@ -1,0 +1,45 @@
+using DinCluster.Cluster.Protocol;
+using DinCluster.Core.Batches;
+
+namespace DinCluster.Cluster.Transfer;
+
+/// <summary>
+/// Splits one batch's row gradients (one row per unique id, per table) into pushes per owning
+/// PS shard, each cut into parts under the message budget. Every part of a shard's push carries
+/// the same batch id, part number and part count, so the shard can reassemble and apply once.
+/// </summary>
+public static class PushPlan
+{
+    public static IReadOnlyList<(int Shard, PushGradients Push)> Build(
+        TableRows[] gradients, Func<string, long, int> shardOf, int maxMessageBytes,
+        long batchId, long step, int worker, int samples)
+    {
+        var perShard = new SortedDictionary<int, List<TableRows>>();
+        foreach (var g in gradients)
+        {
+            var per = MessageBudget.RowsPerMessage(maxMessageBytes, g.Dim);
+            foreach (var group in Enumerable.Range(0, g.Ids.Length).GroupBy(i => shardOf(g.Table, g.Ids[i])))
+            {
+                var rows = group.ToArray();
+                if (!perShard.TryGetValue(group.Key, out var list)) perShard[group.Key] = list = [];
+                foreach (var (start, count) in MessageBudget.Slices(rows.Length, per))
+                {
+                    var ids = new long[count];
+                    var values = new float[count * g.Dim];
+                    for (var k = 0; k < count; k++)
+                    {
+                        ids[k] = g.Ids[rows[start + k]];
+                        g.Row(rows[start + k]).CopyTo(values.AsSpan(k * g.Dim, g.Dim));
+                    }
+                    list.Add(new TableRows(g.Table, g.Dim, ids, values));
+                }
+            }
+        }
+        // One table slice per part keeps every part under the budget.
+        var pushes = new List<(int, PushGradients)>();
+        foreach (var (shard, parts) in perShard)
+            for (var p = 0; p < parts.Count; p++)
+                pushes.Add((shard, new PushGradients(batchId, step, worker, samples, p, parts.Count, [parts[p]])));
+        return pushes;
+    }
+}

@@ -1,10 +1,73 @@
+using DinCluster.Cli.Commands;
+using DinCluster.Core.Features;
+using DinCluster.Data;
+
 namespace DinCluster.Cli;
 
 public static class Program
 {
+    private const string Usage = """
+        dincluster: trains the Deep Interest Network (DIN) on a cluster of Akka.NET actors.
+
+        commands:
+          generate --out DIR [--users N --items N --categories N --samples N --seed S]
+                                 synthetic train/ and test/ Parquet with known click probabilities
+          import samples|csv|movielens|amazon ... --out DIR
+                                 real logs to the behaviour-log schema (train/ and test/)
+          train --data DIR --out RUN [--local] [--config F] [--epochs E] [...]
+                                 trains; writes RUN/summary.json, metrics.csv, curves.png, checkpoints/
+          evaluate --model CKPT --data DIR [--predictions OUT.csv]
+                                 AUC, GAUC, logloss of a checkpoint on DIR/test
+          export --model CKPT --format pytorch|parquet --out PATH
+          bench model|data|ps    the benchmarks the README quotes
+
+        `dincluster COMMAND --help` lists a command's options.
+        """;
+
     public static int Main(string[] args)
     {
-        Console.WriteLine("dincluster: commands are being built");
-        return args.Length == 0 ? 0 : 2;
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        var rest = new CliArgs(args.Skip(1));
+        try
+        {
+            if (rest.Flag("help"))
+            {
+                Console.WriteLine(CommandHelp(args[0]));
+                return 0;
+            }
+            return args[0] switch
+            {
+                "generate" => GenerateCommand.Run(rest),
+                "train" => TrainCommand.Run(rest),
+                "evaluate" => EvaluateCommand.Run(rest),
+                "export" => ExportCommand.Run(rest),
+                "bench" => BenchCommand.Run(rest),
+                _ => throw new CliException($"unknown command '{args[0]}'; run `dincluster --help`"),
+            };
+        }
+        catch (CliException e)
+        {
+            Console.Error.WriteLine($"dincluster {args[0]}: {e.Message}");
+            return 2;
+        }
+        catch (Exception e) when (e is BadInputException or SchemaException or InvalidDataException or FileNotFoundException or ArgumentException)
+        {
+            Console.Error.WriteLine($"dincluster {args[0]}: error: {e.Message}");
+            return 1;
+        }
     }
+
+    private static string CommandHelp(string command) => command switch
+    {
+        "train" => TrainCommand.Help,
+        "generate" => GenerateCommand.Help,
+        "evaluate" => EvaluateCommand.Help,
+        "export" => ExportCommand.Help,
+        "bench" => BenchCommand.Help,
+        _ => Usage,
+    };
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using DinCluster.Data;
 
 namespace DinCluster.Cluster.Runs;
 
@@ -24,8 +25,13 @@ public sealed class RunSummary
     public double TrainSeconds { get; set; }
     public double SamplesPerSecond { get; set; }
     public FinalMetrics? Final { get; set; }
-    public Dictionary<string, long> BadInput { get; set; } = [];
+    /// <summary>What the readers skipped (by reason) and truncated; null when nothing was.</summary>
+    public BadInputSummary? BadInput { get; set; }
+    /// <summary>Steps whose gradients held NaN/Inf and were refused by the tables / dense optimizer.</summary>
+    public long NonFiniteGradientSteps { get; set; }
     public List<string> Checkpoints { get; set; } = [];
+    /// <summary>The BaseModel run of `train --compare-base`, and DIN's RelaImpr over it.</summary>
+    public BaseComparison? Comparison { get; set; }
     public List<FailureRecord> Failures { get; set; } = [];
 
     public static readonly JsonSerializerOptions Json = new()
@@ -74,7 +80,9 @@ public sealed class EpochRecord
     public int Epoch { get; set; }
     public long SamplesExpected { get; set; }
     public long SamplesConsumed { get; set; }
-    /// <summary>True when every training sample of the epoch was consumed exactly once.</summary>
+    /// <summary>Rows refused as bad input during the epoch (--on-bad-input skip), counted by reason in bad_input.</summary>
+    public long SamplesSkipped { get; set; }
+    /// <summary>True when every training sample of the epoch was consumed exactly once (or skipped and counted).</summary>
     public bool LedgerExact { get; set; }
     public long SamplesReplayed { get; set; }
     public long Steps { get; set; }
@@ -94,5 +102,7 @@ public sealed class FinalMetrics
     /// <summary>(AUC - 0.5) / (Bayes AUC - 0.5), for synthetic data.</summary>
     public double? FractionOfBayes { get; set; }
 }
+
+public sealed record BaseComparison(double BaseAuc, double BaseGauc, double RelaImprAucPercent, double RelaImprGaucPercent);
 
 public sealed record FailureRecord(DateTime AtUtc, string Kind, string Node, string Handling, long SamplesReplayed = 0);

@@ -18,6 +18,19 @@ public sealed class BatchIndex
     public required int[][] SparseSlots { get; init; }
     public required int[][] VarLenSlots { get; init; }
 
+    /// <summary>How often each unique id of table <paramref name="table"/> occurs in the batch (for MBA's n_j).</summary>
+    public int[] OccurrenceCounts(FeatureSchema schema, int table)
+    {
+        var counts = new int[UniqueIds[table].Length];
+        for (var f = 0; f < SparseSlots.Length; f++)
+            if (schema.TableIndex(schema.Sparse[f].Table) == table)
+                foreach (var s in SparseSlots[f]) counts[s]++;
+        for (var v = 0; v < VarLenSlots.Length; v++)
+            if (schema.TableIndex(schema.VarLen[v].Table) == table)
+                foreach (var s in VarLenSlots[v]) counts[s]++;
+        return counts;
+    }
+
     public static BatchIndex Build(Batch batch, FeatureSchema schema)
     {
         var tables = schema.Tables.Count;

@@ -1,2 +1,0 @@
-namespace DinCluster.Benchmarks;
-internal static class AssemblyMarker { }

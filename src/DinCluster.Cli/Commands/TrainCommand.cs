@@ -1,0 +1,178 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using DinCluster.Cluster.Jobs;
+using DinCluster.Cluster.Local;
+using DinCluster.Cluster.Runs;
+using DinCluster.Core.Embeddings;
+using DinCluster.Core.Features;
+using DinCluster.Core.Metrics;
+using DinCluster.Core.Optimizers;
+using DinCluster.Data;
+using DinCluster.Model.Networks;
+
+namespace DinCluster.Cli.Commands;
+
+/// <summary>`dincluster train`: builds a <see cref="TrainJob"/> from the config file and flags, runs it.</summary>
+public static class TrainCommand
+{
+    public const string Help = """
+        dincluster train --data DIR --out RUN [options]
+
+          --data DIR              DIR/train/*.parquet and DIR/test/*.parquet (behaviour-log schema)
+          --out RUN               run folder (summary.json, metrics.csv, curves.png, checkpoints/)
+          --local                 single process, no actors (the reference trainer)
+          --config F              JSON: "features"/"history_pairs" (feature schema), "model" and "train"
+                                  sections with the option names below in snake_case; flags win
+          --epochs E              default 2
+          --batch-size B          default 256
+          --preset din|base       DIN (attention) or the paper's BaseModel (sum pooling); default din
+          --attention-activation sigmoid|dice|prelu|relu   default sigmoid
+          --attention-softmax     masked softmax over valid positions (default: none, as the paper)
+          --mlp-activation dice|prelu                      default dice
+          --embedding-dim D       width of every table of the default schema (default 64)
+          --sparse-optimizer SPEC adagrad|adam|sgd|ftrl, optionally with :key=value,... (default adagrad)
+          --sparse-lr X           learning rate of the sparse optimizer (default per optimizer)
+          --dense-lr X            Adam learning rate of the dense weights (default 0.001)
+          --mba-lambda X          mini-batch aware L2 strength (default 0 = off)
+          --min-count N           admit an id to a table after N sightings (default 1)
+          --ps N                  embedding shards (default 1)
+          --seed S                default 1
+          --on-bad-input fail|skip   default fail
+          --max-steps N           stop after N steps (smoke runs)
+          --threads N             libtorch intra-op threads (default: cores)
+          --log-every N           metrics.csv row every N steps (default 50)
+          --compare-base          also train the BaseModel with the same settings and report RelaImpr
+        """;
+
+    public static int Run(CliArgs args)
+    {
+        var job = BuildJob(args, Console.Out);
+        var compare = args.Flag("compare-base");
+        args.Flag("local"); // the only trainer of this build; the cluster flags arrive with the actor cluster
+        args.RejectUnknown();
+
+        var summary = new LocalTrainer(job, Console.Out).Run(CommandLine());
+        PrintSummary(summary, job);
+        if (compare)
+        {
+            var baseJob = job with { Model = job.Model with { Preset = ModelPreset.Base }, OutDir = Path.Combine(job.OutDir, "base") };
+            Console.WriteLine();
+            Console.WriteLine("training the BaseModel for comparison (same data, seed and optimizers)");
+            var baseSummary = new LocalTrainer(baseJob, Console.Out).Run(CommandLine() + " [base]");
+            PrintSummary(baseSummary, baseJob);
+            var din = summary.Final!;
+            var bas = baseSummary.Final!;
+            var impr = RelaImpr.Percent(din.Auc, bas.Auc);
+            var gimpr = RelaImpr.Percent(din.Gauc, bas.Gauc);
+            summary.Comparison = new BaseComparison(bas.Auc, bas.Gauc, impr, gimpr);
+            summary.Write(Path.Combine(job.OutDir, "summary.json"));
+            Console.WriteLine($"DIN vs BaseModel: AUC {din.Auc:F4} vs {bas.Auc:F4} (RelaImpr {impr:+0.00;-0.00}%), GAUC {din.Gauc:F4} vs {bas.Gauc:F4} (RelaImpr {gimpr:+0.00;-0.00}%)");
+        }
+        return 0;
+    }
+
+    private static string CommandLine() => "dincluster " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
+
+    internal static void PrintSummary(RunSummary s, TrainJob job)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"run {job.OutDir}: {s.Status}, {s.Steps:N0} steps, {s.SamplesPerSecond:N0} samples/s");
+        foreach (var e in s.Epochs)
+            Console.WriteLine($"  epoch {e.Epoch}: {e.SamplesConsumed:N0}/{e.SamplesExpected:N0} samples{(e.SamplesSkipped > 0 ? $" ({e.SamplesSkipped:N0} skipped)" : "")}, train loss {e.TrainLoss:F4}, test AUC {e.Test?.Auc:F4} GAUC {e.Test?.Gauc:F4} logloss {e.Test?.LogLoss:F4}");
+        if (s.Final?.FractionOfBayes is { } f)
+            Console.WriteLine($"  (AUC - 0.5) / (Bayes AUC {s.Dataset.BayesAuc:F4} - 0.5) = {f:F3}");
+        if (s.BadInput is { } b) Console.WriteLine($"  bad input: {string.Join(", ", b.SkippedRows.Select(kv => $"{kv.Key} {kv.Value}"))}; truncated histories {b.TruncatedHistories}");
+        Console.WriteLine($"  summary {Path.Combine(job.OutDir, "summary.json")}, curves {Path.Combine(job.OutDir, "curves.png")}");
+    }
+
+    /// <summary>Config file first, flags over it.</summary>
+    internal static TrainJob BuildJob(CliArgs args, TextWriter log)
+    {
+        var data = args.Require("data");
+        var configPath = args.Get("config");
+        JsonObject config = [];
+        var schema = FeatureSchema.Default(args.Int("embedding-dim", 64));
+        if (configPath is not null)
+        {
+            if (!File.Exists(configPath)) throw new CliException($"--config {configPath}: no such file");
+            schema = FeatureSchemaJson.Load(configPath);
+            config = (JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject)!;
+        }
+        var model = config["model"] as JsonObject ?? [];
+        var train = config["train"] as JsonObject ?? [];
+
+        string? Opt(string flag, JsonObject section)
+        {
+            var v = args.Get(flag);
+            if (v is not null) return v;
+            var key = flag.Replace('-', '_');
+            return section[key] is { } node ? node.ToString() : null;
+        }
+        int OptInt(string flag, JsonObject section, int fallback) => Opt(flag, section) is { } v ? ParseInt(flag, v) : fallback;
+        double? OptDouble(string flag, JsonObject section) => Opt(flag, section) is { } v ? ParseDouble(flag, v) : null;
+
+        var seed = OptInt("seed", train, 1);
+        var modelSettings = new ModelSettings
+        {
+            Preset = ParseEnum<ModelPreset>("preset", Opt("preset", model) ?? "din"),
+            AttentionActivation = ParseEnum<Activation>("attention-activation", Opt("attention-activation", model) ?? "sigmoid"),
+            MlpActivation = ParseEnum<Activation>("mlp-activation", Opt("mlp-activation", model) ?? "dice"),
+            AttentionSoftmax = args.Flag("attention-softmax") || model["attention_softmax"]?.GetValue<bool>() == true,
+            Seed = seed,
+        };
+        var optimizer = SparseOptimizerSettings.Parse(Opt("sparse-optimizer", train) ?? "adagrad");
+        if (OptDouble("sparse-lr", train) is { } slr) optimizer = optimizer with { LearningRate = (float)slr };
+        var embeddings = new EmbeddingSettings
+        {
+            Seed = seed,
+            Optimizer = optimizer,
+            MbaLambda = (float)(OptDouble("mba-lambda", train) ?? 0),
+            MinCount = OptInt("min-count", train, 1),
+        };
+        var dense = new AdamSettings(LearningRate: (float)(OptDouble("dense-lr", train) ?? 0.001));
+        var policy = (Opt("on-bad-input", train) ?? "fail") switch
+        {
+            "fail" => BadInputPolicy.Fail,
+            "skip" => BadInputPolicy.Skip,
+            var other => throw new CliException($"--on-bad-input is set to '{other}', must be fail or skip"),
+        };
+        var job = new TrainJob
+        {
+            DataDir = data,
+            OutDir = args.Get("out") ?? Path.Combine("runs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)),
+            Schema = schema,
+            Model = modelSettings,
+            Embeddings = embeddings,
+            Dense = dense,
+            Epochs = OptInt("epochs", train, 2),
+            BatchSize = OptInt("batch-size", train, 256),
+            Seed = seed,
+            OnBadInput = policy,
+            PsShards = OptInt("ps", train, 1),
+            MaxSteps = OptInt("max-steps", train, 0),
+            TorchThreads = OptInt("threads", train, 0),
+            LogEverySteps = OptInt("log-every", train, 50),
+        };
+        try
+        {
+            job.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException(e.Message);
+        }
+        _ = log;
+        return job;
+    }
+
+    private static int ParseInt(string flag, string v) =>
+        int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var x) ? x : throw new CliException($"--{flag} is set to '{v}', must be a whole number");
+
+    private static double ParseDouble(string flag, string v) =>
+        double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x : throw new CliException($"--{flag} is set to '{v}', must be a number");
+
+    private static T ParseEnum<T>(string flag, string v) where T : struct, Enum =>
+        Enum.TryParse<T>(v, ignoreCase: true, out var x) && Enum.IsDefined(x)
+            ? x
+            : throw new CliException($"--{flag} is set to '{v}', must be one of {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}");
+}

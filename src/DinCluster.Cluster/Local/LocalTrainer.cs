@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using DinCluster.Cluster.Checkpoints;
+using DinCluster.Cluster.Jobs;
+using DinCluster.Cluster.Runs;
+using DinCluster.Core.Batches;
+using DinCluster.Core.Checkpoints;
+using DinCluster.Core.Embeddings;
+using DinCluster.Core.Optimizers;
+using DinCluster.Data;
+using DinCluster.Data.Parquet;
+using DinCluster.Model.Networks;
+using DinCluster.Model.Training;
+
+namespace DinCluster.Cluster.Local;
+
+/// <summary>
+/// The single-process reference trainer: no actors, the same train step, sparse optimizers
+/// and dense Adam as the cluster, with the embedding tables in <see cref="ShardedEmbeddings"/>.
+/// The distributed trainer is checked against it (parity) and measured against it (throughput).
+/// <code>
+///   for epoch: row groups in a seeded order -> batches -> pull rows -> train step
+///              -> push row grads (sparse optimizer) -> dense Adam -> ...; test eval; checkpoint
+/// </code>
+/// </summary>
+public sealed class LocalTrainer(TrainJob job, TextWriter log)
+{
+    /// <summary>Losses of every step, in order (parity tests compare these).</summary>
+    public List<float> StepLosses { get; } = [];
+
+    public RunSummary Run(string command = "train --local")
+    {
+        job.Validate();
+        Directory.CreateDirectory(job.OutDir);
+        TorchThreads.Configure(job.TorchThreads > 0 ? job.TorchThreads : Environment.ProcessorCount);
+        var schema = job.Schema;
+        var badInput = new BadInputCounts();
+        var reader = new BehaviourLogReader(schema, job.OnBadInput, badInput);
+
+        var summary = new RunSummary
+        {
+            Mode = "local",
+            Command = command,
+            StartedUtc = DateTime.UtcNow,
+            Config = job.Describe(),
+            Cluster = new ClusterShape { Nodes = 1, Workers = 1, PsShards = job.PsShards, DataShards = 1, Sync = "local" },
+        };
+        var summaryPath = Path.Combine(job.OutDir, "summary.json");
+        try
+        {
+            var units = Inventory(reader, job.TrainFiles(), out var trainSamples);
+            var testFiles = job.TestFiles();
+            summary.Dataset = new DatasetInfo
+            {
+                Path = job.DataDir,
+                TrainSamples = trainSamples,
+                TrainFiles = units.Select(u => u.File).Distinct().Count(),
+                TrainRowGroups = units.Count,
+                BayesAuc = job.BayesAuc(),
+            };
+            log.WriteLine($"local trainer: {trainSamples:N0} training samples in {units.Count} row groups, {job.Epochs} epoch(s), batch {job.BatchSize}, preset {job.Model.Preset.ToString().ToLowerInvariant()}, {job.PsShards} embedding shard(s), seed {job.Seed}");
+
+            var network = new DinNetwork(schema, job.Model);
+            var tables = new ShardedEmbeddings(schema.Tables, job.PsShards, job.Embeddings);
+            var dense = new DenseParameters(network.GetDense(), job.Dense);
+            var store = new CheckpointStore(Path.Combine(job.OutDir, "checkpoints"));
+            using var metrics = new MetricsLog(Path.Combine(job.OutDir, "metrics.csv"));
+            var progress = new ProgressLine(log, "train", trainSamples * job.Epochs);
+            var clock = Stopwatch.StartNew();
+            long step = 0, samplesSeen = 0, rejected = 0;
+
+            for (var epoch = 1; epoch <= job.Epochs && !StepLimitReached(step); epoch++)
+            {
+                var epochClock = Stopwatch.StartNew();
+                var order = units.ToArray();
+                new Random(unchecked((int)job.Seed * 7919 + epoch)).Shuffle(order);
+                var skippedBefore = badInput.TotalSkippedRows;
+                long epochSamples = 0, epochSteps = 0;
+                double lossSum = 0, windowLoss = 0;
+                long windowSamples = 0;
+                var windowClock = Stopwatch.StartNew();
+                foreach (var unit in order)
+                {
+                    foreach (var batch in reader.ReadBatches(unit.File, unit.RowGroup, job.BatchSize, step))
+                    {
+                        if (StepLimitReached(step)) break;
+                        if (batch.Count == 0) continue;
+                        var index = BatchIndex.Build(batch, schema);
+                        var rows = EmbeddingRows.Pull(tables, schema, index);
+                        var result = network.TrainStep(batch, index, rows);
+                        step++;
+                        var applied = EmbeddingRows.Push(tables, schema, index, result.RowGradients, batchId: step);
+                        applied &= dense.Apply(result.DenseGradient);
+                        if (applied) network.SetDense(dense.Values);
+                        else rejected++;
+                        StepLosses.Add(result.Loss);
+                        epochSteps++;
+                        epochSamples += batch.Count;
+                        samplesSeen += batch.Count;
+                        lossSum += result.Loss * batch.Count;
+                        windowLoss += result.Loss * batch.Count;
+                        windowSamples += batch.Count;
+                        if (step % job.LogEverySteps == 0)
+                        {
+                            metrics.Add(new MetricsRow(epoch, step, samplesSeen, clock.Elapsed.TotalSeconds,
+                                windowLoss / windowSamples, windowSamples / windowClock.Elapsed.TotalSeconds));
+                            windowLoss = 0;
+                            windowSamples = 0;
+                            windowClock.Restart();
+                        }
+                        progress.Report(samplesSeen, $"epoch {epoch} loss {lossSum / epochSamples:F4}");
+                    }
+                }
+                var trainSeconds = epochClock.Elapsed.TotalSeconds;
+                var test = Evaluator.Run(network, tables, reader, testFiles, job.EvalBatchSize);
+                var record = new EpochRecord
+                {
+                    Epoch = epoch,
+                    SamplesExpected = trainSamples,
+                    SamplesConsumed = epochSamples,
+                    SamplesSkipped = badInput.TotalSkippedRows - skippedBefore,
+                    LedgerExact = epochSamples + (badInput.TotalSkippedRows - skippedBefore) == trainSamples && !StepLimitReached(step),
+                    Steps = epochSteps,
+                    TrainLoss = epochSamples > 0 ? lossSum / epochSamples : double.NaN,
+                    Seconds = trainSeconds,
+                    SamplesPerSecond = epochSamples / trainSeconds,
+                    Test = new TestMetrics(test.Metrics.Auc, test.Metrics.Gauc, test.Metrics.LogLoss, test.Metrics.Samples),
+                };
+                summary.Epochs.Add(record);
+                summary.Dataset.TestSamples = test.Metrics.Samples;
+                metrics.Add(new MetricsRow(epoch, step, samplesSeen, clock.Elapsed.TotalSeconds, null, record.SamplesPerSecond,
+                    test.Metrics.Auc, test.Metrics.Gauc, test.Metrics.LogLoss));
+                progress.Report(samplesSeen, $"epoch {epoch} done");
+                log.WriteLine();
+                log.WriteLine($"epoch {epoch}: train loss {record.TrainLoss:F4}, {record.SamplesPerSecond:N0} samples/s | test AUC {test.Metrics.Auc:F4}  GAUC {test.Metrics.Gauc:F4}  logloss {test.Metrics.LogLoss:F4}");
+
+                var ckpt = ModelCheckpoint.Save(store, step, epoch, epochComplete: !StepLimitReached(step),
+                    schema, job.Model, job.Embeddings, job.Dense, dense.Export(), network.GetBuffers(), tables);
+                summary.Checkpoints.Add(Path.GetRelativePath(job.OutDir, ckpt));
+                summary.Steps = step;
+                summary.TrainSeconds += trainSeconds;
+                Finish(summary, badInput, rejected);
+                summary.Write(summaryPath);
+            }
+            summary.Status = "completed";
+            summary.FinishedUtc = DateTime.UtcNow;
+            Finish(summary, badInput, rejected);
+            summary.Write(summaryPath);
+            CurvesPlot.Save(metrics.Rows, Path.Combine(job.OutDir, "curves.png"), summary.Dataset.BayesAuc);
+            return summary;
+        }
+        catch (Exception e) when (e is BadInputException or InvalidDataException or FileNotFoundException or Core.Features.SchemaException)
+        {
+            summary.Status = "failed";
+            summary.Error = e.Message;
+            summary.FinishedUtc = DateTime.UtcNow;
+            summary.BadInput = badInput.IsEmpty ? null : badInput.Snapshot();
+            summary.Write(summaryPath);
+            throw;
+        }
+    }
+
+    private bool StepLimitReached(long step) => job.MaxSteps > 0 && step >= job.MaxSteps;
+
+    private static void Finish(RunSummary summary, BadInputCounts badInput, long rejected)
+    {
+        summary.BadInput = badInput.IsEmpty ? null : badInput.Snapshot();
+        summary.NonFiniteGradientSteps = rejected;
+        summary.SamplesPerSecond = summary.TrainSeconds > 0 ? summary.Epochs.Sum(e => e.SamplesConsumed) / summary.TrainSeconds : 0;
+        var last = summary.Epochs.LastOrDefault()?.Test;
+        if (last is null) return;
+        summary.Final = new FinalMetrics
+        {
+            Auc = last.Auc,
+            Gauc = last.Gauc,
+            LogLoss = last.LogLoss,
+            FractionOfBayes = summary.Dataset.BayesAuc is { } b ? (last.Auc - 0.5) / (b - 0.5) : null,
+        };
+    }
+
+    /// <summary>Every readable row group of the training files, with its row count.</summary>
+    internal static List<TrainUnit> Inventory(BehaviourLogReader reader, IReadOnlyList<string> files, out long samples)
+    {
+        var units = new List<TrainUnit>();
+        samples = 0;
+        foreach (var file in files)
+        {
+            var info = reader.Inspect(file);
+            if (info is null) continue; // unreadable and skipped: counted by the reader
+            for (var g = 0; g < info.RowGroupRows.Count; g++)
+            {
+                units.Add(new TrainUnit(file, g, info.RowGroupRows[g]));
+                samples += info.RowGroupRows[g];
+            }
+        }
+        return units;
+    }
+}
+
+/// <summary>One row group of one training file: the unit the trainer (and the data shards) hand out.</summary>
+public sealed record TrainUnit(string File, int RowGroup, long Rows);

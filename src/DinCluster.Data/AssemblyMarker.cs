@@ -1,2 +1,0 @@
-namespace DinCluster.Data;
-internal static class AssemblyMarker { }

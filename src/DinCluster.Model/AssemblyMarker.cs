@@ -1,2 +1,0 @@
-namespace DinCluster.Model;
-internal static class AssemblyMarker { }

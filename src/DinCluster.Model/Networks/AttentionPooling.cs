@@ -1,0 +1,56 @@
+using DinCluster.Model.Layers;
+using DinCluster.Model.Training;
+using static TorchSharp.torch;
+
+namespace DinCluster.Model.Networks;
+
+/// <summary>
+/// The activation unit and the pooling of DIN over packed (valid-only) history positions.
+/// <para>
+/// The unit's first layer reads [q, k, q - k, q * k]; with W = [Wq | Wk | Wd | Wp] that is
+/// (Wq + Wd) q + (Wk - Wd) k + Wp (q * k), so the q part is computed once per sample and only
+/// the k and q * k parts once per position. No padded [B, T] grid is ever multiplied.
+/// </para>
+/// </summary>
+internal static class AttentionPooling
+{
+    /// <summary>Scores a_t [N] for q [B, E] and packed keys [N, E].</summary>
+    public static Tensor Scores(Mlp unit, Tensor q, Tensor keys, VarLenInputs history, bool training)
+    {
+        var e = q.shape[1];
+        var first = unit.First;
+        var w = first.Weight;
+        var wq = w.narrow(1, 0, e);
+        var wk = w.narrow(1, e, e);
+        var wd = w.narrow(1, 2 * e, e);
+        var wp = w.narrow(1, 3 * e, e);
+        var perSample = nn.functional.linear(q, wq + wd, first.Bias);            // [B, H]
+        var qAtPosition = q.index_select(0, history.Segment);                    // [N, E]
+        var s0 = perSample.index_select(0, history.Segment)                       // [N, H]
+            .addmm(keys, (wk - wd).t())
+            .addmm(qAtPosition * keys, wp.t());
+        return unit.FromFirstPreActivation(s0, training).view(-1);
+    }
+
+    /// <summary>v [B, E] = sum over each sample's valid positions of weight_t * k_t.</summary>
+    public static Tensor Pool(Tensor weights, Tensor keys, VarLenInputs history, int count) =>
+        zeros([count, keys.shape[1]], keys.dtype).index_add(0, history.Segment, keys * weights.unsqueeze(1), 1);
+
+    /// <summary>v [B, E] = sum of each sample's keys (the base preset, and other varlen features).</summary>
+    public static Tensor SumPool(Tensor keys, VarLenInputs history, int count) =>
+        zeros([count, keys.shape[1]], keys.dtype).index_add(0, history.Segment, keys, 1);
+
+    /// <summary>
+    /// Softmax of the scores over each sample's valid positions. The scores are laid on the
+    /// batch's own [B, Width] grid, padding filled with a large negative value (exp gives exactly 0),
+    /// and read back at the valid positions only. Finite fill keeps rows of length 0 NaN-free.
+    /// </summary>
+    public static Tensor MaskedSoftmax(Tensor scores, VarLenInputs history, int count)
+    {
+        var grid = full([count * (long)history.Width], -1e9, scores.dtype)
+            .index_copy(0, history.GridPosition, scores)
+            .view(count, history.Width)
+            .softmax(1);
+        return grid.view(-1).index_select(0, history.GridPosition);
+    }
+}

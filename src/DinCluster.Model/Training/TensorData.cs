@@ -1,0 +1,61 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DinCluster.Model.Training;
+
+/// <summary>Copies between .NET arrays and CPU tensors through the tensor's raw storage (one memcpy each way).</summary>
+internal static class TensorData
+{
+    /// <summary>A new tensor of <paramref name="shape"/> holding <paramref name="values"/>, converted to <paramref name="dtype"/>.</summary>
+    public static Tensor FromFloats(ReadOnlySpan<float> values, ReadOnlySpan<long> shape, ScalarType dtype)
+    {
+        var t = empty(shape, ScalarType.Float32);
+        if (values.Length != t.numel())
+            throw new ArgumentException($"{values.Length} values for a tensor of shape [{string.Join(", ", shape.ToArray())}]");
+        if (values.Length > 0) values.CopyTo(MemoryMarshal.Cast<byte, float>(t.bytes));
+        return dtype == ScalarType.Float32 ? t : t.to(dtype);
+    }
+
+    public static Tensor FromDoubles(ReadOnlySpan<double> values, ReadOnlySpan<long> shape)
+    {
+        var t = empty(shape, ScalarType.Float64);
+        if (values.Length > 0) values.CopyTo(MemoryMarshal.Cast<byte, double>(t.bytes));
+        return t;
+    }
+
+    public static Tensor FromLongs(long[] values) => tensor(values, ScalarType.Int64);
+
+    /// <summary>Writes the values of <paramref name="t"/> (any float dtype, any layout) into <paramref name="destination"/> as float32.</summary>
+    public static void CopyTo(Tensor t, Span<float> destination)
+    {
+        if (t.numel() != destination.Length)
+            throw new ArgumentException($"a tensor of {t.numel()} values copied into {destination.Length}");
+        if (destination.Length == 0) return;
+        using var scope = NewDisposeScope();
+        var src = t.dtype == ScalarType.Float32 && t.is_contiguous() ? t : t.to(ScalarType.Float32).contiguous();
+        MemoryMarshal.Cast<byte, float>(src.bytes).CopyTo(destination);
+    }
+
+    public static float[] ToFloats(Tensor t)
+    {
+        var values = new float[t.numel()];
+        CopyTo(t, values);
+        return values;
+    }
+
+    public static double[] ToDoubles(Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        var src = t.to(ScalarType.Float64).contiguous();
+        return MemoryMarshal.Cast<byte, double>(src.bytes).ToArray();
+    }
+
+    /// <summary>Overwrites <paramref name="target"/> in place (autograd off), converting to its dtype.</summary>
+    public static void Assign(Tensor target, ReadOnlySpan<float> values)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        target.copy_(FromFloats(values, target.shape, target.dtype));
+    }
+}

@@ -1,2 +1,0 @@
-namespace DinCluster.Core.Tests;
-internal static class AssemblyMarker { }

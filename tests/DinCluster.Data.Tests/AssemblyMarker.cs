@@ -1,2 +1,0 @@
-namespace DinCluster.Data.Tests;
-internal static class AssemblyMarker { }

@@ -1,2 +1,0 @@
-namespace DinCluster.Model.Tests;
-internal static class AssemblyMarker { }

@@ -38,8 +38,10 @@ public sealed record ClusterSettings
     public required int TorchThreads { get; init; }
     public required string SerializerBinding { get; init; }
 
-    /// <summary>Job defaults from dincluster.training.</summary>
-    public required TrainOptions Training { get; init; }
+    /// <summary>dincluster.training: how workers synchronise, and their prefetch depth.</summary>
+    public required SyncMode Sync { get; init; }
+    public required int Staleness { get; init; }
+    public required int Credit { get; init; }
 
     /// <summary>The layered HOCON this was parsed from.</summary>
     public required Config Source { get; init; }
@@ -86,19 +88,9 @@ public sealed record ClusterSettings
             ComputeThreads = c.GetInt(ComputeDispatcher + ".dedicated-thread-pool.thread-count"),
             TorchThreads = c.GetInt(n + "compute.torch-threads"),
             SerializerBinding = bindings?.GetString("\"" + BindingKey + "\"", "") ?? "",
-            Training = new TrainOptions(
-                sync, staleness,
-                c.GetInt(n + "training.batch-size"),
-                c.GetInt(n + "training.credit"),
-                c.GetInt(n + "training.seed"),
-                c.GetInt(n + "training.embedding-dim"),
-                c.GetInt(n + "training.max-len"),
-                c.GetString(n + "training.model"),
-                c.GetString(n + "training.attention-activation"),
-                c.GetString(n + "training.mlp-activation"),
-                c.GetFloat(n + "training.dense-learning-rate"),
-                c.GetFloat(n + "training.sparse-learning-rate"),
-                (int)Math.Min(maxMessage, int.MaxValue)),
+            Sync = sync,
+            Staleness = staleness,
+            Credit = c.GetInt(n + "training.credit"),
             Source = c,
         };
     }
@@ -120,7 +112,7 @@ public sealed record ClusterSettings
         Check(MinPs >= 1, "dincluster.cluster.min-ps", MinPs, ">= 1");
         Check(MinDataShards >= 1, "dincluster.cluster.min-data-shards", MinDataShards, ">= 1");
         Check(FormationTimeout > TimeSpan.Zero, "dincluster.cluster.formation-timeout", FormationTimeout, "> 0");
-        Check(MaxMessageBytes >= 64 * 1024, "dincluster.transport.max-message-bytes", MaxMessageBytes, ">= 64KiB (one row of the widest table must fit)");
+        Check(MaxMessageBytes >= 64 * 1024, "dincluster.transport.max-message-bytes", MaxMessageBytes, ">= 64KiB (a row of a wide table must fit in one message)");
         Check(MaxMessageBytes + 64 * 1024 <= MaximumFrameSize, "dincluster.transport.max-message-bytes", MaxMessageBytes,
             $"at least 64KiB below akka.remote.dot-netty.tcp.maximum-frame-size ({MaximumFrameSize}) to leave room for the envelope");
         Check(SendBufferSize >= MaximumFrameSize, "akka.remote.dot-netty.tcp.send-buffer-size", SendBufferSize, $">= maximum-frame-size ({MaximumFrameSize})");
@@ -137,19 +129,8 @@ public sealed record ClusterSettings
         Check(TorchThreads >= 0, "dincluster.compute.torch-threads", TorchThreads, ">= 0 (0 = automatic)");
         Check(SerializerBinding == "din", "akka.actor.serialization-bindings.\"" + BindingKey + "\"", $"'{SerializerBinding}'",
             "din (else protocol messages go out as JSON)");
-        var t = Training;
-        Check(t.BatchSize >= 1, "dincluster.training.batch-size", t.BatchSize, ">= 1");
-        Check(t.Credit >= 1, "dincluster.training.credit", t.Credit, ">= 1");
-        Check(t.EmbeddingDim >= 1, "dincluster.training.embedding-dim", t.EmbeddingDim, ">= 1");
-        Check(t.MaxLen >= 1, "dincluster.training.max-len", t.MaxLen, ">= 1");
-        Check(t.ModelPreset is "din" or "base", "dincluster.training.model", $"'{t.ModelPreset}'", "din or base");
-        Check(t.AttentionActivation is "sigmoid" or "dice" or "prelu" or "relu", "dincluster.training.attention-activation",
-            $"'{t.AttentionActivation}'", "sigmoid, dice, prelu or relu");
-        Check(t.MlpActivation is "dice" or "prelu", "dincluster.training.mlp-activation", $"'{t.MlpActivation}'", "dice or prelu");
-        Check(t.DenseLearningRate > 0 && float.IsFinite(t.DenseLearningRate), "dincluster.training.dense-learning-rate", t.DenseLearningRate, "> 0");
-        Check(t.SparseLearningRate > 0 && float.IsFinite(t.SparseLearningRate), "dincluster.training.sparse-learning-rate", t.SparseLearningRate, "> 0");
-        Check((long)t.EmbeddingDim * sizeof(float) * 2 < MaxMessageBytes, "dincluster.training.embedding-dim", t.EmbeddingDim,
-            "small enough that one row fits in max-message-bytes");
+        Check(Credit >= 1, "dincluster.training.credit", Credit, ">= 1");
+        Check(MaxMessageBytes <= int.MaxValue, "dincluster.transport.max-message-bytes", MaxMessageBytes, "< 2GiB");
 
         if (problems.Count > 0) throw new ConfigurationException("invalid cluster configuration:\n  " + string.Join("\n  ", problems));
     }

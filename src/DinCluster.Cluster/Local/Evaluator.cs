@@ -1,7 +1,7 @@
 using DinCluster.Core.Batches;
 using DinCluster.Core.Embeddings;
 using DinCluster.Core.Metrics;
-using DinCluster.Data.Parquet;
+using DinCluster.Data;
 using DinCluster.Model.Networks;
 
 namespace DinCluster.Cluster.Local;

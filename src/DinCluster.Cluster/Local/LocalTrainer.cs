@@ -7,7 +7,6 @@ using DinCluster.Core.Checkpoints;
 using DinCluster.Core.Embeddings;
 using DinCluster.Core.Optimizers;
 using DinCluster.Data;
-using DinCluster.Data.Parquet;
 using DinCluster.Model.Networks;
 using DinCluster.Model.Training;
 

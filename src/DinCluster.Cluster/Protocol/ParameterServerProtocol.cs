@@ -19,12 +19,13 @@ public sealed record RowsPulled(long RequestId, int Offset, int Total, TableRows
 
 /// <summary>
 /// One part of a batch's row gradients for the rows this shard owns (one gradient row per
-/// unique id, already summed over the batch). The shard applies the batch when all
-/// <paramref name="Parts"/> arrived, once per <paramref name="BatchId"/>; in BSP it buffers until
-/// <see cref="ApplyStep"/>. <paramref name="Samples"/> weighs the worker in a BSP step.
+/// unique id, already summed over the batch). <paramref name="Counts"/>[i][r]: occurrences of
+/// Gradients[i].Ids[r] in the batch (admission and the mini-batch aware regularizer). The shard
+/// applies the batch when all <paramref name="Parts"/> arrived, once per <paramref name="BatchId"/>;
+/// in BSP it buffers until <see cref="ApplyStep"/>.
 /// </summary>
 public sealed record PushGradients(
-    long BatchId, long Step, int WorkerIndex, int Samples, int Part, int Parts, TableRows[] Gradients) : IDinMessage;
+    long BatchId, long Step, int WorkerIndex, int Samples, int Part, int Parts, TableRows[] Gradients, int[][] Counts) : IDinMessage;
 
 /// <summary>What a shard did with a push.</summary>
 public enum PushOutcome

@@ -24,24 +24,11 @@ public enum NodeRole
 }
 
 /// <summary>
-/// The training settings every node needs, sent by the coordinator when training starts, so a
+/// What every node needs to take part in a job, sent by the coordinator when training starts, so a
 /// node started with only a role, a port and seeds learns the job from the cluster.
 /// </summary>
-/// <param name="BatchSize">Samples per batch (a row group's last batch may be smaller).</param>
 /// <param name="Credit">Batches a worker keeps requested per data shard (its prefetch depth).</param>
 /// <param name="MaxMessageBytes">Pulls, pushes and replies are split so no payload exceeds this (below the frame size).</param>
-/// <param name="ModelPreset">"din" or "base".</param>
-public sealed record TrainOptions(
-    SyncMode Sync,
-    int Staleness,
-    int BatchSize,
-    int Credit,
-    int Seed,
-    int EmbeddingDim,
-    int MaxLen,
-    string ModelPreset,
-    string AttentionActivation,
-    string MlpActivation,
-    float DenseLearningRate,
-    float SparseLearningRate,
-    int MaxMessageBytes);
+/// <param name="JobJson">The <see cref="Jobs.TrainJob"/> as written by <see cref="Jobs.TrainJobJson"/>: configuration
+/// only (schema, model, optimizers), never tensor or row data.</param>
+public sealed record TrainOptions(SyncMode Sync, int Staleness, int Credit, int MaxMessageBytes, string JobJson);

@@ -34,8 +34,8 @@ public sealed class DinSerializer : SerializerWithStringManifest
         Add<PushGradients>("PG", (w, m) =>
         {
             w.Write(m.BatchId); w.Write(m.Step); w.Write(m.WorkerIndex); w.Write(m.Samples);
-            w.Write(m.Part); w.Write(m.Parts); w.Array(m.Gradients, Wire.Rows);
-        }, r => new(r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.Array(Wire.Rows)));
+            w.Write(m.Part); w.Write(m.Parts); w.Array(m.Gradients, Wire.Rows); w.Array(m.Counts, Wire.Ints);
+        }, r => new(r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.Array(Wire.Rows), r.Array(Wire.Ints)));
         Add<GradientsApplied>("GA", (w, m) => { w.Write(m.BatchId); w.Write(m.ShardIndex); w.Write((int)m.Outcome); },
             r => new(r.ReadInt64(), r.ReadInt32(), r.Enum<PushOutcome>()));
         Add<GetShardStats>("GSS", (_, _) => { }, _ => GetShardStats.Instance);
@@ -58,8 +58,8 @@ public sealed class DinSerializer : SerializerWithStringManifest
             r => new(r.ReadInt64(), r.ReadInt64(), r.Enum<PushOutcome>()));
 
         // DataShardProtocol
-        Add<AssignRowGroups>("ARG", (w, m) => { w.Write(m.ShardIndex); w.Array(m.RowGroups, Wire.RowGroup); w.Write(m.BatchSize); },
-            r => new(r.ReadInt32(), r.Array(Wire.RowGroup), r.ReadInt32()));
+        Add<AssignRowGroups>("ARG", (w, m) => { w.Write(m.ShardIndex); w.Array(m.RowGroups, Wire.RowGroup); w.Options(m.Options); },
+            r => new(r.ReadInt32(), r.Array(Wire.RowGroup), r.Options()));
         Add<RowGroupsAssigned>("RGA", (w, m) => { w.Write(m.ShardIndex); w.Write(m.Batches); w.Write(m.Samples); },
             r => new(r.ReadInt32(), r.ReadInt64(), r.ReadInt64()));
         Add<StartEpoch>("SE", (w, m) => w.Write(m.Epoch), r => new(r.ReadInt32()));
@@ -67,12 +67,13 @@ public sealed class DinSerializer : SerializerWithStringManifest
             r => new(r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64()));
         Add<EpochCompleted>("EC", (w, m) =>
         {
-            w.Write(m.ShardIndex); w.Write(m.Epoch); w.Write(m.SamplesConsumed); w.Write(m.SamplesReplayed); w.Write(m.Exact);
-        }, r => new(r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadBoolean()));
+            w.Write(m.ShardIndex); w.Write(m.Epoch); w.Write(m.SamplesConsumed); w.Write(m.SamplesSkipped); w.Write(m.SamplesReplayed); w.Write(m.Exact);
+        }, r => new(r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadBoolean()));
         Add<RequestBatches>("RB", (w, m) => { w.Write(m.WorkerIndex); w.Write(m.Count); }, r => new(r.ReadInt32(), r.ReadInt32()));
         Add<BatchIssued>("BI", (w, m) => { w.Write(m.ShardIndex); w.Write(m.Epoch); w.Batch(m.Batch); },
             r => new(r.ReadInt32(), r.ReadInt32(), r.Batch()));
         Add<NoBatchesLeft>("NBL", (w, m) => { w.Write(m.ShardIndex); w.Write(m.Epoch); }, r => new(r.ReadInt32(), r.ReadInt32()));
+        Add<DataShardFailed>("DSF", (w, m) => { w.Write(m.ShardIndex); w.Str(m.Error); }, r => new(r.ReadInt32(), r.Str()));
         Add<BatchAcked>("BA", (w, m) => { w.Write(m.BatchId); w.Write(m.WorkerIndex); }, r => new(r.ReadInt64(), r.ReadInt32()));
 
         // WorkerProtocol

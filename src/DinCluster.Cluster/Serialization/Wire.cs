@@ -122,22 +122,12 @@ internal static class Wire
     {
         w.Write((int)o.Sync);
         w.Write(o.Staleness);
-        w.Write(o.BatchSize);
         w.Write(o.Credit);
-        w.Write(o.Seed);
-        w.Write(o.EmbeddingDim);
-        w.Write(o.MaxLen);
-        w.Str(o.ModelPreset);
-        w.Str(o.AttentionActivation);
-        w.Str(o.MlpActivation);
-        w.Write(o.DenseLearningRate);
-        w.Write(o.SparseLearningRate);
         w.Write(o.MaxMessageBytes);
+        w.Str(o.JobJson);
     }
 
-    public static TrainOptions Options(this BinaryReader r) => new(
-        r.Enum<SyncMode>(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(),
-        r.Str(), r.Str(), r.Str(), r.ReadSingle(), r.ReadSingle(), r.ReadInt32());
+    public static TrainOptions Options(this BinaryReader r) => new(r.Enum<SyncMode>(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.Str());
 
     public static T Enum<T>(this BinaryReader r) where T : struct, Enum
     {

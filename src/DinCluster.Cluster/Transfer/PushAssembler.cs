@@ -14,23 +14,21 @@ public sealed class PushAssembler
 
     public int Open => _partial.Count;
 
-    /// <summary>The complete push, or null while parts are missing.</summary>
-    public TableRows[]? Add(PushGradients part)
+    /// <summary>The complete push (rows and their occurrence counts per table), or null while parts are missing.</summary>
+    public (TableRows[] Rows, int[][] Counts)? Add(PushGradients part)
     {
-        if (part.Parts < 1 || part.Part < 0 || part.Part >= part.Parts)
-            throw new InvalidDataException($"push of batch {part.BatchId}: part {part.Part} of {part.Parts}");
-        if (part.Parts == 1) return part.Gradients;
+        if (part.Parts < 1 || part.Part < 0 || part.Part >= part.Parts || part.Counts.Length != part.Gradients.Length)
+            throw new InvalidDataException($"push of batch {part.BatchId}: part {part.Part} of {part.Parts} with {part.Gradients.Length} tables and {part.Counts.Length} count arrays");
+        if (part.Parts == 1) return (part.Gradients, part.Counts);
         if (!_partial.TryGetValue(part.BatchId, out var parts) || parts.Length != part.Parts)
             _partial[part.BatchId] = parts = new PushGradients?[part.Parts];
         parts[part.Part] = part;
         if (parts.Any(p => p is null)) return null;
         _partial.Remove(part.BatchId);
-        return parts.SelectMany(p => p!.Gradients)
-            .GroupBy(t => t.Table)
-            .Select(g => g.Count() == 1
-                ? g.First()
-                : new TableRows(g.Key, g.First().Dim, g.SelectMany(t => t.Ids).ToArray(), g.SelectMany(t => t.Values).ToArray()))
-            .ToArray();
+        var merged = parts.SelectMany(p => p!.Gradients.Zip(p.Counts)).GroupBy(x => x.First.Table).ToList();
+        return (
+            merged.Select(g => new TableRows(g.Key, g.First().First.Dim, g.SelectMany(x => x.First.Ids).ToArray(), g.SelectMany(x => x.First.Values).ToArray())).ToArray(),
+            merged.Select(g => g.SelectMany(x => x.Second).ToArray()).ToArray());
     }
 
     /// <summary>Drops unfinished pushes of a worker that died mid-push.</summary>

@@ -10,13 +10,15 @@ namespace DinCluster.Cluster.Transfer;
 /// </summary>
 public static class PushPlan
 {
+    /// <param name="counts">counts[t][r]: occurrences of gradients[t].Ids[r] in the batch.</param>
     public static IReadOnlyList<(int Shard, PushGradients Push)> Build(
-        TableRows[] gradients, Func<string, long, int> shardOf, int maxMessageBytes,
+        TableRows[] gradients, int[][] counts, Func<string, long, int> shardOf, int maxMessageBytes,
         long batchId, long step, int worker, int samples)
     {
-        var perShard = new SortedDictionary<int, List<TableRows>>();
-        foreach (var g in gradients)
+        var perShard = new SortedDictionary<int, List<(TableRows, int[])>>();
+        for (var t = 0; t < gradients.Length; t++)
         {
+            var g = gradients[t];
             var per = MessageBudget.RowsPerMessage(maxMessageBytes, g.Dim);
             foreach (var group in Enumerable.Range(0, g.Ids.Length).GroupBy(i => shardOf(g.Table, g.Ids[i])))
             {
@@ -26,12 +28,15 @@ public static class PushPlan
                 {
                     var ids = new long[count];
                     var values = new float[count * g.Dim];
+                    var occurrences = new int[count];
                     for (var k = 0; k < count; k++)
                     {
-                        ids[k] = g.Ids[rows[start + k]];
-                        g.Row(rows[start + k]).CopyTo(values.AsSpan(k * g.Dim, g.Dim));
+                        var r = rows[start + k];
+                        ids[k] = g.Ids[r];
+                        occurrences[k] = counts[t][r];
+                        g.Row(r).CopyTo(values.AsSpan(k * g.Dim, g.Dim));
                     }
-                    list.Add(new TableRows(g.Table, g.Dim, ids, values));
+                    list.Add((new TableRows(g.Table, g.Dim, ids, values), occurrences));
                 }
             }
         }
@@ -39,7 +44,7 @@ public static class PushPlan
         var pushes = new List<(int, PushGradients)>();
         foreach (var (shard, parts) in perShard)
             for (var p = 0; p < parts.Count; p++)
-                pushes.Add((shard, new PushGradients(batchId, step, worker, samples, p, parts.Count, [parts[p]])));
+                pushes.Add((shard, new PushGradients(batchId, step, worker, samples, p, parts.Count, [parts[p].Item1], [parts[p].Item2])));
         return pushes;
     }
 }

@@ -24,7 +24,8 @@ public sealed class ClusterSettingsTests
         Assert.Equal(TimeSpan.FromSeconds(5), s.StableAfter);
         Assert.Equal(TimeSpan.FromSeconds(1), s.HeartbeatInterval);
         Assert.Equal(TimeSpan.FromSeconds(5), s.AcceptableHeartbeatPause);
-        Assert.Equal(SyncMode.Async, s.Training.Sync);
+        Assert.Equal(SyncMode.Async, s.Sync);
+        Assert.Equal(2, s.Credit);
     }
 
     [Fact]

@@ -60,15 +60,27 @@ public sealed class SyncGateTests
     }
 
     [Fact]
+    public void Step_buffer_combines_dense_gradients_and_gives_null_when_nothing_was_pushed()
+    {
+        var buffer = new StepBuffer();
+        buffer.AddDense(1, 0, [2f, 4f]);
+        buffer.AddDense(1, 1, [4f, 8f]);
+        Assert.Equal([3f, 6f], buffer.CombineDense(1, [0, 1], [5, 5])!);
+        Assert.Null(buffer.CombineDense(2, [0], [5]));
+        Assert.True(StepBuffer.BatchIdOf(0) < 0);
+    }
+
+    [Fact]
     public void Step_buffer_weights_each_worker_by_its_share_of_the_global_batch()
     {
         var buffer = new StepBuffer();
-        buffer.Add(3, worker: 1, [new TableRows("item", 2, [7, 9], [1, 1, 2, 2])]);
-        buffer.Add(3, worker: 0, [new TableRows("item", 2, [9], [4, 4])]);
-        var combined = Assert.Single(buffer.Combine(3, workers: [1, 0, 2], samples: [1, 3, 4]));
+        buffer.Add(3, worker: 1, [new TableRows("item", 2, [7, 9], [1, 1, 2, 2])], [[1, 2]]);
+        buffer.Add(3, worker: 0, [new TableRows("item", 2, [9], [4, 4])], [[5]]);
+        var (combined, counts) = Assert.Single(buffer.Combine(3, workers: [1, 0, 2], samples: [1, 3, 4]));
         // worker 0 weight 3/8 comes first (ascending worker order): id 9 first.
         Assert.Equal([9L, 7L], combined.Ids);
         Assert.Equal([4 * 3 / 8f + 2 / 8f, 4 * 3 / 8f + 2 / 8f, 1 / 8f, 1 / 8f], combined.Values);
+        Assert.Equal([7, 1], counts);
         Assert.Empty(buffer.Combine(3, [0], [1]));
     }
 }

@@ -60,19 +60,21 @@ public sealed class TransferTests
         const int dim = 64;
         var ids = Enumerable.Range(0, 3000).Select(i => (long)i).ToArray();
         var grads = new TableRows("item", dim, ids, ids.SelectMany(id => Enumerable.Repeat((float)id, dim)).ToArray());
-        var pushes = PushPlan.Build([grads], ShardOf, 128 * 1024, batchId: 77, step: 5, worker: 2, samples: 256);
+        var counts = ids.Select(id => (int)(id % 5) + 1).ToArray();
+        var pushes = PushPlan.Build([grads], [counts], ShardOf, 128 * 1024, batchId: 77, step: 5, worker: 2, samples: 256);
         Assert.True(pushes.Count > 3);
         foreach (var shard in pushes.GroupBy(p => p.Shard))
         {
             var assembler = new PushAssembler();
             var parts = shard.Select(p => p.Push).Reverse().ToList();
-            TableRows[]? whole = null;
+            (TableRows[] Rows, int[][] Counts)? whole = null;
             foreach (var part in parts)
             {
                 Assert.Null(whole);
                 whole = assembler.Add(part);
             }
-            var rows = Assert.Single(whole!);
+            var rows = Assert.Single(whole!.Value.Rows);
+            Assert.Equal(rows.Ids.Select(id => (int)(id % 5) + 1), Assert.Single(whole.Value.Counts));
             Assert.Equal(ids.Where(id => ShardOf("item", id) == shard.Key).Order(), rows.Ids.Order());
             for (var r = 0; r < rows.Ids.Length; r++) Assert.Equal((float)rows.Ids[r], rows.Row(r)[dim - 1]);
             Assert.Equal(0, assembler.Open);
@@ -83,7 +85,7 @@ public sealed class TransferTests
     public void Push_assembler_forgets_partial_push_when_its_worker_died()
     {
         var assembler = new PushAssembler();
-        Assert.Null(assembler.Add(new PushGradients(1, 0, 4, 8, 0, 2, [new TableRows("item", 1, [1], [1])])));
+        Assert.Null(assembler.Add(new PushGradients(1, 0, 4, 8, 0, 2, [new TableRows("item", 1, [1], [1])], [[1]])));
         assembler.DropWorker(4);
         Assert.Equal(0, assembler.Open);
     }

@@ -17,6 +17,7 @@ public sealed class RowGroupLedger
     private readonly LinkedList<BatchTicket> _pending;
     private readonly Dictionary<long, int> _inFlight = [];
     private readonly HashSet<long> _consumed = [];
+    private readonly Dictionary<long, int> _shortfall = [];
 
     public RowGroupLedger(int epoch, IReadOnlyList<BatchTicket> tickets)
     {
@@ -30,6 +31,8 @@ public sealed class RowGroupLedger
     public long SamplesExpected { get; }
     public long SamplesConsumed { get; private set; }
     public long SamplesReplayed { get; private set; }
+    /// <summary>Rows of the epoch's batches that the reader skipped as bad input.</summary>
+    public long SamplesSkipped => _shortfall.Values.Sum(v => (long)v);
     public long BatchesReplayed { get; private set; }
     public long DuplicateAcks { get; private set; }
     public int Pending => _pending.Count;
@@ -37,8 +40,8 @@ public sealed class RowGroupLedger
     public int Batches => _tickets.Count;
     public bool IsComplete => _consumed.Count == _tickets.Count;
 
-    /// <summary>Complete, and the samples acked add up to exactly the epoch's samples.</summary>
-    public bool IsExact => IsComplete && SamplesConsumed == SamplesExpected;
+    /// <summary>Complete, and the samples acked plus those skipped add up to exactly the epoch's samples.</summary>
+    public bool IsExact => IsComplete && SamplesConsumed + SamplesSkipped == SamplesExpected;
 
     /// <summary>The next batch for <paramref name="worker"/>, re-issues first; null when nothing is pending.</summary>
     public BatchTicket? Issue(int worker)
@@ -60,8 +63,19 @@ public sealed class RowGroupLedger
         }
         // A late ack of a batch that was already returned to pending still consumes it.
         if (!_inFlight.Remove(batchId)) _pending.Remove(ticket);
-        SamplesConsumed += ticket.Count;
+        SamplesConsumed += ticket.Count - _shortfall.GetValueOrDefault(batchId);
         return AckOutcome.Consumed;
+    }
+
+    /// <summary>
+    /// The batch holds only <paramref name="available"/> good rows (the reader skipped bad ones);
+    /// recorded once per batch, so a re-issue does not count the skip twice.
+    /// </summary>
+    public void RecordShortfall(long batchId, int available)
+    {
+        var ticket = _tickets[batchId];
+        if (available < 0 || available > ticket.Count) throw new ArgumentOutOfRangeException(nameof(available), available, $"batch {batchId} has {ticket.Count} rows");
+        if (available < ticket.Count) _shortfall[batchId] = ticket.Count - available;
     }
 
     /// <summary>Returns the in-flight batches of a dead worker to the front of the queue, in batch order.</summary>

@@ -107,4 +107,20 @@ public sealed class RowGroupLedgerTests(ITestOutputHelper output)
         Assert.Equal(acked.Count, acked.Distinct().Count());
         output.WriteLine($"replayed {ledger.SamplesReplayed} samples in {ledger.BatchesReplayed} batches");
     }
+
+    [Fact]
+    public void Ledger_counts_skipped_rows_once_when_a_short_batch_is_reissued()
+    {
+        var ledger = new RowGroupLedger(0, BatchTicket.Plan(0, 0, Groups, 4));
+        var a = ledger.Issue(0)!;
+        ledger.RecordShortfall(a.BatchId, 1);
+        ledger.ReleaseWorker(0);
+        Assert.Equal(a, ledger.Issue(1));
+        ledger.RecordShortfall(a.BatchId, 1);
+        ledger.Ack(a.BatchId);
+        while (ledger.Issue(1) is { } t) ledger.Ack(t.BatchId);
+        Assert.Equal(3, ledger.SamplesSkipped);
+        Assert.Equal(17, ledger.SamplesConsumed);
+        Assert.True(ledger.IsExact);
+    }
 }

@@ -61,9 +61,7 @@ public sealed class DataShardActor : ReceiveActor
     {
         Receive<StartEpoch>(m =>
         {
-            // Row groups in a seeded order per epoch, as the local trainer does.
-            _epochOrder = [.. _groups];
-            new Random(unchecked((int)_job.Seed * 7919 + m.Epoch + 104729 * _index)).Shuffle(_epochOrder);
+            _epochOrder = BatchTicket.EpochOrder(_groups, _job.Seed, m.Epoch, _index);
             _ledger = new RowGroupLedger(m.Epoch, BatchTicket.Plan(m.Epoch, _index, _epochOrder, _job.BatchSize));
             _decoded = null;
             _reported = false;

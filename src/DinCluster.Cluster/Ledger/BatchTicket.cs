@@ -30,4 +30,12 @@ public sealed record BatchTicket(long BatchId, int GroupOrdinal, int Offset, int
     }
 
     public static int EpochOf(long batchId) => (int)(batchId >> 40);
+
+    /// <summary>A shard's row groups in the seeded order of one epoch (as the local trainer shuffles per epoch).</summary>
+    public static RowGroupRef[] EpochOrder(IReadOnlyList<RowGroupRef> groups, long seed, int epoch, int shard)
+    {
+        RowGroupRef[] order = [.. groups];
+        new Random(unchecked((int)seed * 7919 + epoch + 104729 * shard)).Shuffle(order);
+        return order;
+    }
 }

@@ -8,6 +8,8 @@ namespace DinCluster.Benchmarks.Data;
 /// <summary>Figures of one <see cref="DataBench.Run"/>, one entry per page compression (Snappy first).</summary>
 public sealed record DataBenchResult(int Samples, double MeanHistoryLength, IReadOnlyList<DataBenchCodecResult> Codecs);
 
+/// <param name="DecodeSamplesPerCpuSecond">Per second of process CPU time (GC included): the figure that
+/// holds on a machine shared with other work, where wall-clock time also counts waiting for a core.</param>
 /// <param name="AllocatedBytesPerSample">GC.GetAllocatedBytesForCurrentThread over the decode, per sample.</param>
 /// <param name="BatchBytesPerSample">Of those, the arrays of the output batches themselves.</param>
 public sealed record DataBenchCodecResult(
@@ -16,6 +18,7 @@ public sealed record DataBenchCodecResult(
     long FileBytes,
     double WriteSamplesPerSecond,
     double DecodeSamplesPerSecond,
+    double DecodeSamplesPerCpuSecond,
     double AllocatedBytesPerSample,
     double BatchBytesPerSample);
 
@@ -52,20 +55,23 @@ public static class DataBench
 
                 var allocated = GC.GetAllocatedBytesForCurrentThread();
                 var allocatedProcess = GC.GetTotalAllocatedBytes(precise: true);
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var decode = Stopwatch.StartNew();
                 var decoded = Decode(reader, info, out var batchBytes);
                 decode.Stop();
+                cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
                 allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
                 allocatedProcess = GC.GetTotalAllocatedBytes(precise: true) - allocatedProcess;
                 if (decoded != samples) throw new InvalidOperationException($"decoded {decoded} samples of {samples}");
 
                 var r = new DataBenchCodecResult(compression.ToString(), info.RowGroupCount, new FileInfo(path).Length,
-                    samples / write.Elapsed.TotalSeconds, samples / decode.Elapsed.TotalSeconds,
+                    samples / write.Elapsed.TotalSeconds, samples / decode.Elapsed.TotalSeconds, samples / cpu.TotalSeconds,
                     (double)allocated / samples, (double)batchBytes / samples);
                 codecs.Add(r);
                 log.WriteLine($"data bench [{r.Compression}]: {samples:N0} samples, mean history {mean:F1} ids, {r.RowGroups} row groups, {r.FileBytes / 1e6:F1} MB");
                 log.WriteLine($"  write  {r.WriteSamplesPerSecond,12:N0} samples/s");
-                log.WriteLine($"  decode {r.DecodeSamplesPerSecond,12:N0} samples/s on one thread (Parquet -> Batch of {BatchSize})");
+                log.WriteLine($"  decode {r.DecodeSamplesPerSecond,12:N0} samples/s on one thread (Parquet -> Batch of {BatchSize}), " +
+                    $"{r.DecodeSamplesPerCpuSecond:N0} per CPU-second");
                 log.WriteLine($"  allocated {r.AllocatedBytesPerSample:F0} B/sample on this thread ({(double)allocatedProcess / samples:F0} process-wide), " +
                     $"of which {r.BatchBytesPerSample:F0} B are the output batches");
             }

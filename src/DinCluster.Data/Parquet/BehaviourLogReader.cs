@@ -35,7 +35,8 @@ public sealed class BehaviourLogReader(FeatureSchema features, BadInputPolicy po
         if (file is null) return null;
         var info = new ParquetFileInfo(path, file.Reader.RowGroups.Select(g => g.RowCount).ToArray());
         if (info.Rows > 0) return info;
-        return Refuse<ParquetFileInfo>(new BadInputException(path, null, null, BadInputReason.EmptyFile, "file has no rows"), wholeFile: true, rows: 0);
+        Refuse(new BadInputException(path, null, null, BadInputReason.EmptyFile, "file has no rows"), wholeFile: true, rows: 0);
+        return null;
     }
 
     /// <summary>All good rows of a row group as one batch (Count 0 when every row, or the row group, was skipped).</summary>
@@ -114,8 +115,8 @@ public sealed class BehaviourLogReader(FeatureSchema features, BadInputPolicy po
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            var bad = new BadInputException(path, rowGroup, null, BadInputReason.UnreadableRowGroup, $"cannot be decoded ({e.Message})", e);
-            Refuse<object>(bad, wholeFile: false, group.RowCount);
+            Refuse(new BadInputException(path, rowGroup, null, BadInputReason.UnreadableRowGroup, $"cannot be decoded ({e.Message})", e),
+                wholeFile: false, group.RowCount);
             return;
         }
 
@@ -130,7 +131,10 @@ public sealed class BehaviourLogReader(FeatureSchema features, BadInputPolicy po
     private async ValueTask<OpenLog?> OpenAsync(string path, bool wholeFile, CancellationToken ct)
     {
         if (new FileInfo(path).Length == 0)
-            return Refuse<OpenLog>(new BadInputException(path, null, null, BadInputReason.EmptyFile, "file is empty (0 bytes)"), wholeFile, 0);
+        {
+            Refuse(new BadInputException(path, null, null, BadInputReason.EmptyFile, "file is empty (0 bytes)"), wholeFile, 0);
+            return null;
+        }
 
         ParquetReader reader;
         try
@@ -148,7 +152,8 @@ public sealed class BehaviourLogReader(FeatureSchema features, BadInputPolicy po
         }
         catch (Exception e) when (e is not (OperationCanceledException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException))
         {
-            return Refuse<OpenLog>(new BadInputException(path, null, null, BadInputReason.UnreadableFile, $"not a readable Parquet file ({e.Message})", e), wholeFile, 0);
+            Refuse(new BadInputException(path, null, null, BadInputReason.UnreadableFile, $"not a readable Parquet file ({e.Message})", e), wholeFile, 0);
+            return null;
         }
 
         try
@@ -157,23 +162,26 @@ public sealed class BehaviourLogReader(FeatureSchema features, BadInputPolicy po
         }
         catch (BadInputException e)
         {
+            var rows = reader.RowGroups.Sum(g => g.RowCount);
             await reader.DisposeAsync();
-            return Refuse<OpenLog>(e, wholeFile, reader.RowGroups.Sum(g => g.RowCount));
+            Refuse(e, wholeFile, rows);
+            return null;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // a footer that parses but whose schema cannot be turned into fields
             await reader.DisposeAsync();
-            return Refuse<OpenLog>(new BadInputException(path, null, null, BadInputReason.UnreadableFile, $"schema cannot be read ({e.Message})", e), wholeFile, 0);
+            Refuse(new BadInputException(path, null, null, BadInputReason.UnreadableFile, $"schema cannot be read ({e.Message})", e), wholeFile, 0);
+            return null;
         }
     }
 
-    private T? Refuse<T>(BadInputException bad, bool wholeFile, long rows) where T : class
+    /// <summary>Fail: throws. Skip: counts the file or row group (and its rows, when known) and returns.</summary>
+    private void Refuse(BadInputException bad, bool wholeFile, long rows)
     {
         if (Policy == BadInputPolicy.Fail) throw bad;
         if (wholeFile) Counts.AddFile(bad.Reason, rows);
         else Counts.AddRowGroup(bad.Reason, rows);
-        return null;
     }
 
     private sealed class OpenLog(ParquetReader reader, BoundLogSchema bound) : IAsyncDisposable

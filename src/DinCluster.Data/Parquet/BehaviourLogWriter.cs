@@ -32,6 +32,11 @@ public sealed class BehaviourLogWriter : IDisposable, IAsyncDisposable
     private int _rows;
     private bool _disposed;
 
+    // one sample's values, resolved before any buffer above changes
+    private readonly long[] _rowSparse;
+    private readonly long[][] _rowVarLen;
+    private readonly float[][] _rowDense;
+
     public string Path { get; }
     public int RowGroupSize { get; }
     public long RowsWritten { get; private set; }
@@ -53,6 +58,9 @@ public sealed class BehaviourLogWriter : IDisposable, IAsyncDisposable
         _labels = new int[rowGroupSize];
         _timestamps = withTimestamp ? new long[rowGroupSize] : [];
         _timestampDef = withTimestamp ? new int[rowGroupSize] : [];
+        _rowSparse = new long[features.Sparse.Count];
+        _rowVarLen = new long[features.VarLen.Count][];
+        _rowDense = new float[features.Dense.Count][];
     }
 
     /// <summary>Creates (or overwrites) <paramref name="path"/>; its directory must exist.</summary>
@@ -91,11 +99,12 @@ public sealed class BehaviourLogWriter : IDisposable, IAsyncDisposable
 
     public ValueTask WriteAsync(Sample sample, CancellationToken ct = default)
     {
-        var row = _rows;
-        for (var f = 0; f < _features.Sparse.Count; f++)
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        // resolve every column first: a sample that lacks a feature must not leave half a row behind
+        for (var f = 0; f < _rowSparse.Length; f++)
         {
             var name = _features.Sparse[f].Name;
-            _sparse[f][row] = name switch
+            _rowSparse[f] = name switch
             {
                 "user_id" => sample.UserId,
                 "item_id" => sample.ItemId,
@@ -103,23 +112,31 @@ public sealed class BehaviourLogWriter : IDisposable, IAsyncDisposable
                 _ => Extra(sample.Sparse, name),
             };
         }
-        for (var v = 0; v < _features.VarLen.Count; v++)
+        for (var v = 0; v < _rowVarLen.Length; v++)
         {
             var name = _features.VarLen[v].Name;
-            _varLen[v].Add(name switch
+            _rowVarLen[v] = name switch
             {
                 "hist_item_id" => sample.HistItems,
                 "hist_category_id" => sample.HistCategories,
                 _ => Extra(sample.VarLen, name),
-            });
+            };
         }
-        for (var d = 0; d < _features.Dense.Count; d++)
+        for (var d = 0; d < _rowDense.Length; d++)
         {
             var feature = _features.Dense[d];
-            var values = Extra(sample.Dense, feature.Name);
-            if (_denseLists[d] is { } list) list.Add(values);
-            else if (values.Length == 1) _dense[d][row] = values[0];
-            else throw new ArgumentException($"dense feature '{feature.Name}' has dimension 1, the sample gives {values.Length} values", nameof(sample));
+            var values = _rowDense[d] = Extra(sample.Dense, feature.Name);
+            if (feature.Dimension == 1 && values.Length != 1)
+                throw new ArgumentException($"dense feature '{feature.Name}' has dimension 1, the sample gives {values.Length} values", nameof(sample));
+        }
+
+        var row = _rows;
+        for (var f = 0; f < _sparse.Length; f++) _sparse[f][row] = _rowSparse[f];
+        for (var v = 0; v < _varLen.Length; v++) _varLen[v].Add(_rowVarLen[v]);
+        for (var d = 0; d < _dense.Length; d++)
+        {
+            if (_denseLists[d] is { } list) list.Add(_rowDense[d]);
+            else _dense[d][row] = _rowDense[d][0];
         }
         _labels[row] = sample.Label;
         if (_withTimestamp)
@@ -127,6 +144,8 @@ public sealed class BehaviourLogWriter : IDisposable, IAsyncDisposable
             _timestamps[row] = sample.Timestamp ?? 0;
             _timestampDef[row] = sample.Timestamp.HasValue ? 1 : 0;
         }
+        Array.Clear(_rowVarLen);   // no references kept to the caller's arrays
+        Array.Clear(_rowDense);
         return RowAddedAsync(ct);
     }
 
@@ -135,6 +154,7 @@ public sealed class BehaviourLogWriter : IDisposable, IAsyncDisposable
     /// <summary>Appends a batch's rows (timestamps, if the file has them, are null).</summary>
     public async Task WriteAsync(Batch batch, CancellationToken ct = default)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         batch.Validate(_features);
         var offsets = new int[batch.Values.Length];
         for (var i = 0; i < batch.Count; i++)
@@ -160,11 +180,8 @@ public sealed class BehaviourLogWriter : IDisposable, IAsyncDisposable
         }
     }
 
-    private ValueTask RowAddedAsync(CancellationToken ct)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return ++_rows == RowGroupSize ? new ValueTask(FlushAsync(ct)) : ValueTask.CompletedTask;
-    }
+    private ValueTask RowAddedAsync(CancellationToken ct) =>
+        ++_rows == RowGroupSize ? new ValueTask(FlushAsync(ct)) : ValueTask.CompletedTask;
 
     private async Task FlushAsync(CancellationToken ct)
     {

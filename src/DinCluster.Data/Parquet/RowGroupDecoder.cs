@@ -215,36 +215,13 @@ internal sealed class RowGroupDecoder(FeatureSchema features, bool describe) : I
         return (values, count);
     }
 
-    /// <summary>Turns _def/_rep of a list column into per-row start/length over its packed values; marks nulls.</summary>
-    private void WalkLevels(ListColumn list, int levels, int n, int[] start, int[] length, string name, string element)
-    {
-        var (def, rep) = (_def, _rep);
-        var (valueDef, emptyDef) = (list.ValueDef, list.EmptyDef);
-        int row = -1, k = 0, position = 0;
-        for (var i = 0; i < levels; i++)
+    /// <summary>Per-row start/length of a list column just read (levels in _def/_rep); marks nulls.</summary>
+    private void WalkLevels(ListColumn list, int levels, int n, int[] start, int[] length, string name, string element) =>
+        ListLevels.Walk(_def.AsSpan(0, levels), _rep.AsSpan(0, levels), list, n, start, length, name, (row, position, listIsNull) =>
         {
-            if (rep[i] == 0)
-            {
-                if (row >= 0) length[row] = k - start[row];
-                if (++row == n) throw new InvalidDataException($"column '{name}' holds more than {n} rows");
-                start[row] = k;
-                position = 0;
-            }
-            else if (row < 0) throw new InvalidDataException($"column '{name}' does not start a row at its first value");
-
-            var d = def[i];
-            if (d == valueDef) k++;
-            else if (d == emptyDef) { }
-            else if (d == list.NullElementDef)
-            {
-                if (Mark(row, BadInputReason.NullValue)) Describe($"{name} has a null {element} at position {position}");
-            }
-            else if (Mark(row, BadInputReason.NullValue)) Describe($"{name} is null (an empty list is written as [])");
-            position++;
-        }
-        if (row != n - 1) throw new InvalidDataException($"column '{name}' holds {row + 1} rows, the row group {n}");
-        if (row >= 0) length[row] = k - start[row];
-    }
+            if (!Mark(row, BadInputReason.NullValue)) return;
+            Describe(listIsNull ? $"{name} is null (an empty list is written as [])" : $"{name} has a null {element} at position {position}");
+        });
 
     private void CheckPairedLengths(int n)
     {

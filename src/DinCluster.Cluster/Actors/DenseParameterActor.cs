@@ -41,8 +41,6 @@ public sealed class DenseParameterActor : ReceiveActor
             Reply(0);
             Become(Serving);
         });
-        // A worker asking before any weights exist retries after its own InitDenseWeights.
-        Receive<GetDenseWeights>(_ => Sender.Tell(new DenseWeights(-1, -1, [])));
     }
 
     private void Serving()

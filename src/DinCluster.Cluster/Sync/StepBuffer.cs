@@ -19,8 +19,6 @@ public sealed class StepBuffer
         byWorker[worker] = (rows, counts);
     }
 
-    public bool Has(long step, int worker) => _steps.TryGetValue(step, out var w) && w.ContainsKey(worker);
-
     /// <summary>
     /// The combined rows per table (ids in order of first appearance, workers ascending) with
     /// their occurrence counts summed over workers, and forgets the step. <paramref name="samples"/>[i] is worker <paramref name="workers"/>[i]'s

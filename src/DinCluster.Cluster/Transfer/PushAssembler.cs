@@ -6,7 +6,8 @@ namespace DinCluster.Cluster.Transfer;
 /// <summary>
 /// PS side: collects the parts of each batch's push and hands out the whole push (rows merged
 /// per table, in part order) when the last part arrives. A part sent again (a re-issued batch
-/// recomputed by another worker) replaces the earlier one.
+/// recomputed by another worker) replaces the earlier one. Parts of a worker that died mid-push
+/// stay until the batch is pushed again by the worker it is re-issued to.
 /// </summary>
 public sealed class PushAssembler
 {
@@ -29,12 +30,5 @@ public sealed class PushAssembler
         return (
             merged.Select(g => new TableRows(g.Key, g.First().First.Dim, g.SelectMany(x => x.First.Ids).ToArray(), g.SelectMany(x => x.First.Values).ToArray())).ToArray(),
             merged.Select(g => g.SelectMany(x => x.Second).ToArray()).ToArray());
-    }
-
-    /// <summary>Drops unfinished pushes of a worker that died mid-push.</summary>
-    public void DropWorker(int worker)
-    {
-        foreach (var id in _partial.Where(kv => kv.Value.Any(p => p?.WorkerIndex == worker)).Select(kv => kv.Key).ToList())
-            _partial.Remove(id);
     }
 }

@@ -80,13 +80,4 @@ public sealed class TransferTests
             Assert.Equal(0, assembler.Open);
         }
     }
-
-    [Fact]
-    public void Push_assembler_forgets_partial_push_when_its_worker_died()
-    {
-        var assembler = new PushAssembler();
-        Assert.Null(assembler.Add(new PushGradients(1, 0, 4, 8, 0, 2, [new TableRows("item", 1, [1], [1])], [[1]])));
-        assembler.DropWorker(4);
-        Assert.Equal(0, assembler.Open);
-    }
 }

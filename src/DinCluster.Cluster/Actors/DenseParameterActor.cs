@@ -1,0 +1,78 @@
+using Akka.Actor;
+using Akka.Event;
+using DinCluster.Cluster.Protocol;
+using DinCluster.Cluster.Sync;
+using DinCluster.Core.Optimizers;
+
+namespace DinCluster.Cluster.Actors;
+
+/// <summary>
+/// DIN's dense weights with Adam (<see cref="DenseParameters"/> decides). The first worker's
+/// initial weights win; pushes are applied once per batch id; in BSP they wait for
+/// <see cref="ApplyStep"/> and are applied as one combined step.
+/// <code>
+///   Uninitialised --InitDenseWeights--> Serving
+/// </code>
+/// </summary>
+public sealed class DenseParameterActor : ReceiveActor
+{
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly AdamSettings _adam;
+    private readonly bool _bsp;
+    private readonly StepBuffer _steps = new();
+    private readonly HashSet<long> _applied = [];
+    private DenseParameters _dense = null!;
+
+    public DenseParameterActor(AdamSettings adam, bool bsp)
+    {
+        _adam = adam;
+        _bsp = bsp;
+        Become(Uninitialised);
+    }
+
+    public static Props Props(AdamSettings adam, bool bsp) => Akka.Actor.Props.Create(() => new DenseParameterActor(adam, bsp));
+
+    private void Uninitialised()
+    {
+        Receive<InitDenseWeights>(m =>
+        {
+            _dense = new DenseParameters(m.Weights, _adam);
+            _log.Info("dense parameters: {0} weights", m.Weights.Length);
+            Reply(0);
+            Become(Serving);
+        });
+    }
+
+    private void Serving()
+    {
+        Receive<InitDenseWeights>(_ => Reply(0));
+        Receive<GetDenseWeights>(m => Reply(m.RequestId));
+        Receive<PushDenseGradients>(m =>
+        {
+            PushOutcome outcome;
+            if (_bsp)
+            {
+                _steps.AddDense(m.Step, m.WorkerIndex, m.Gradient);
+                outcome = PushOutcome.Buffered;
+            }
+            else if (!_applied.Add(m.BatchId)) outcome = PushOutcome.Duplicate;
+            else outcome = ApplyGradient(m.Gradient, m.BatchId);
+            Sender.Tell(new DenseGradientsApplied(m.BatchId, _dense.Step, outcome));
+        });
+        Receive<ApplyStep>(m =>
+        {
+            if (_steps.CombineDense(m.Step, m.Workers, m.Samples) is { } g) ApplyGradient(g, StepBuffer.BatchIdOf(m.Step));
+            _steps.DropBefore(m.Step);
+            Sender.Tell(new StepApplied(m.Step, -1));
+        });
+    }
+
+    private PushOutcome ApplyGradient(float[] gradient, long batchId)
+    {
+        if (_dense.Apply(gradient)) return PushOutcome.Applied;
+        _log.Warning("dense parameters: gradient of batch {0} holds NaN/Inf; rejected", batchId);
+        return PushOutcome.RejectedNaN;
+    }
+
+    private void Reply(long requestId) => Sender.Tell(new DenseWeights(requestId, _dense.Step, (float[])_dense.Values.Clone()));
+}

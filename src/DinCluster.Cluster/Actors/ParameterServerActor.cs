@@ -1,0 +1,129 @@
+using Akka.Actor;
+using Akka.Event;
+using DinCluster.Cluster.Jobs;
+using DinCluster.Cluster.Protocol;
+using DinCluster.Cluster.Sync;
+using DinCluster.Cluster.Transfer;
+using DinCluster.Core.Batches;
+using DinCluster.Core.Embeddings;
+using ShardStats = DinCluster.Cluster.Protocol.ShardStats;
+
+namespace DinCluster.Cluster.Actors;
+
+/// <summary>
+/// One PS shard: routes pulls and pushes to an <see cref="EmbeddingShard"/>, which decides
+/// (init, optimizer, dedup by batch id, NaN rejection). Large pull replies go in parts under the
+/// message budget; pushes arrive in parts and are applied once whole. In BSP, pushes wait in a
+/// <see cref="StepBuffer"/> for the coordinator's <see cref="ApplyStep"/>.
+/// <code>
+///   Unassigned --AssignPsShard--> Serving
+/// </code>
+/// </summary>
+public sealed class ParameterServerActor : ReceiveActor
+{
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IActorRef _coordinator;
+    private readonly PushAssembler _assembler = new();
+    private readonly StepBuffer _steps = new();
+    private EmbeddingShard _shard = null!;
+    private TrainOptions _options = null!;
+    private long _pullRequests, _rowsPulled, _pushesApplied, _duplicates, _nanRejected;
+
+    public ParameterServerActor(IActorRef coordinator)
+    {
+        _coordinator = coordinator;
+        Become(Unassigned);
+    }
+
+    public static Props Props(IActorRef coordinator) => Akka.Actor.Props.Create(() => new ParameterServerActor(coordinator));
+
+    protected override void PreStart() => _coordinator.Tell(new JoinTraining(NodeRole.ParameterServer));
+
+    private void Unassigned() => Receive<AssignPsShard>(Assign);
+
+    private void Assign(AssignPsShard m)
+    {
+        var job = TrainJobJson.Read(m.Options.JobJson);
+        _shard = new EmbeddingShard(job.Schema.Tables, job.Embeddings, m.ShardIndex, m.ShardCount);
+        _options = m.Options;
+        _log.Info("PS shard {0}/{1} serving tables {2}", m.ShardIndex, m.ShardCount, string.Join(", ", job.Schema.Tables.Select(t => t.Name)));
+        Sender.Tell(new PsShardReady(m.ShardIndex));
+        Become(Serving);
+    }
+
+    private void Serving()
+    {
+        Receive<AssignPsShard>(m => Sender.Tell(new PsShardReady(m.ShardIndex)));
+        Receive<PullRows>(Pull);
+        Receive<PushGradients>(Push);
+        Receive<ApplyStep>(Apply);
+        Receive<GetShardStats>(_ =>
+        {
+            var stats = _shard.Stats();
+            Sender.Tell(new ShardStats(_shard.ShardIndex, stats.Rows, _pullRequests, _rowsPulled, _pushesApplied, _duplicates, _nanRejected));
+        });
+    }
+
+    private void Pull(PullRows m)
+    {
+        var dim = _shard.Dim(m.Table);
+        var values = new float[m.Ids.Length * dim];
+        _shard.Pull(m.Table, m.Ids, values);
+        _pullRequests++;
+        _rowsPulled += m.Ids.Length;
+        foreach (var (start, count) in MessageBudget.Slices(m.Ids.Length, MessageBudget.RowsPerMessage(_options.MaxMessageBytes, dim)))
+        {
+            var rows = new TableRows(m.Table, dim, m.Ids.AsSpan(start, count).ToArray(), values.AsSpan(start * dim, count * dim).ToArray());
+            Sender.Tell(new RowsPulled(m.RequestId, start, m.Ids.Length, rows));
+        }
+    }
+
+    private void Push(PushGradients m)
+    {
+        if (_assembler.Add(m) is not var (rows, counts)) return;
+        PushOutcome outcome;
+        if (_options.Sync == SyncMode.Bsp)
+        {
+            _steps.Add(m.Step, m.WorkerIndex, rows, counts);
+            outcome = PushOutcome.Buffered;
+        }
+        else outcome = ApplyAll(rows, counts, m.BatchId, m.Step);
+        Sender.Tell(new GradientsApplied(m.BatchId, _shard.ShardIndex, outcome));
+    }
+
+    private void Apply(ApplyStep m)
+    {
+        var combined = _steps.Combine(m.Step, m.Workers, m.Samples);
+        ApplyAll(combined.Select(c => c.Rows).ToArray(), combined.Select(c => c.Counts).ToArray(), StepBuffer.BatchIdOf(m.Step), m.Step);
+        _steps.DropBefore(m.Step);
+        Sender.Tell(new StepApplied(m.Step, _shard.ShardIndex));
+    }
+
+    /// <summary>All tables or none: one NaN anywhere in the batch rejects the whole push.</summary>
+    private PushOutcome ApplyAll(TableRows[] rows, int[][] counts, long batchId, long step)
+    {
+        if (rows.Any(r => !AllFinite(r.Values)))
+        {
+            _nanRejected++;
+            _log.Warning("PS shard {0}: push of batch {1} holds NaN/Inf; rejected", _shard.ShardIndex, batchId);
+            return PushOutcome.RejectedNaN;
+        }
+        var duplicate = false;
+        for (var t = 0; t < rows.Length; t++)
+            duplicate |= _shard.Push(rows[t], batchId, counts[t], step).Status == PushStatus.DuplicateIgnored;
+        if (duplicate)
+        {
+            _duplicates++;
+            return PushOutcome.Duplicate;
+        }
+        _pushesApplied++;
+        return PushOutcome.Applied;
+    }
+
+    private static bool AllFinite(float[] values)
+    {
+        foreach (var v in values)
+            if (!float.IsFinite(v)) return false;
+        return true;
+    }
+}

@@ -1,0 +1,307 @@
+using Akka.Actor;
+using Akka.Event;
+using DinCluster.Cluster.Configuration;
+using DinCluster.Cluster.Jobs;
+using DinCluster.Cluster.Protocol;
+using DinCluster.Cluster.Sync;
+using DinCluster.Cluster.Transfer;
+using DinCluster.Core.Batches;
+using DinCluster.Core.Features;
+using DinCluster.Core.Routing;
+
+namespace DinCluster.Cluster.Actors;
+
+/// <summary>
+/// A trainer: takes batches from the data shards on credit, pulls the unique ids' rows from the
+/// PS shards that own them, has its <see cref="StepRunner"/> compute the step off the Akka pool,
+/// pushes one gradient row per unique id and the dense gradient, and acks the batch once every
+/// push is applied. While batch k computes, batch k+1's rows and dense weights are already pulled
+/// (async and ssp; bsp pulls after the previous global step is applied).
+/// <code>
+///   Idle --StartTraining--> Starting --ModelCreated, DenseWeights--> Training
+///   a step in Training:  Pulling --rows + dense--> Ready --(gate)--> Computing --> Pushing --all applied--> acked
+/// </code>
+/// Test evaluation (EvaluateRowGroup) runs between epochs, when no step is in flight.
+/// </summary>
+public sealed class WorkerActor : ReceiveActor, IWithStash
+{
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IActorRef _coordinatorProxy;
+    private readonly int _torchThreads;
+    private readonly Queue<(int Shard, Batch Batch)> _queue = new();
+    private readonly Queue<EvaluateRowGroup> _evalTasks = new();
+    private IActorRef _runner = ActorRefs.Nobody;
+    private IActorRef _coordinator = ActorRefs.Nobody;
+    private StartTraining _start = null!;
+    private TrainJob _job = null!;
+    private FeatureSchema _schema = null!;
+    private ShardRouter _router = null!;
+    private bool[] _exhausted = [];
+    private long _nextRequest = 1;
+    private long _clock;
+    private long? _minClock;
+    private long? _bspStep;
+    private bool _waitingSent;
+    private Work? _current;
+    private Work? _next;
+    private Evaluation? _eval;
+
+    public WorkerActor(IActorRef coordinatorProxy, int torchThreads)
+    {
+        _coordinatorProxy = coordinatorProxy;
+        _torchThreads = torchThreads;
+        Become(Idle);
+    }
+
+    public IStash Stash { get; set; } = null!;
+
+    public static Props Props(IActorRef coordinatorProxy, int torchThreads) =>
+        Akka.Actor.Props.Create(() => new WorkerActor(coordinatorProxy, torchThreads));
+
+    protected override void PreStart()
+    {
+        _runner = Context.ActorOf(StepRunner.Props(ClusterSettings.ComputeDispatcher), "compute");
+        _coordinatorProxy.Tell(new JoinTraining(NodeRole.Worker));
+    }
+
+    private int Index => _start.WorkerIndex;
+    private SyncMode Sync => _start.Options.Sync;
+
+    private void Idle()
+    {
+        Receive<StartTraining>(m =>
+        {
+            _start = m;
+            _coordinator = Sender;
+            _job = TrainJobJson.Read(m.Options.JobJson);
+            _schema = _job.Schema;
+            _router = new ShardRouter(m.PsShards.Length);
+            _exhausted = new bool[m.DataShards.Length];
+            _runner.Tell(new StepRunner.CreateModel(_job, _torchThreads));
+            Become(Starting);
+        });
+    }
+
+    private void Starting()
+    {
+        Receive<StepRunner.ModelCreated>(m => _start.Dense.Tell(new InitDenseWeights(m.Dense)));
+        Receive<DenseWeights>(_ =>
+        {
+            _log.Info("worker {0} ready ({1} PS shards, {2} data shards, {3})", Index, _start.PsShards.Length, _start.DataShards.Length, SyncSpec.Format(Sync, _start.Options.Staleness));
+            _coordinator.Tell(new WorkerReady(Index));
+            foreach (var shard in _start.DataShards) shard.Tell(new RequestBatches(Index, _start.Options.Credit));
+            Become(Training);
+            Stash.UnstashAll();
+        });
+        Receive<StepRunner.StepFailed>(Fail);
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void Training()
+    {
+        Receive<BatchIssued>(m =>
+        {
+            _exhausted[m.ShardIndex] = false;
+            _queue.Enqueue((m.ShardIndex, m.Batch));
+            Pump();
+        });
+        Receive<NoBatchesLeft>(m =>
+        {
+            _exhausted[m.ShardIndex] = true;
+            Pump();
+        });
+        Receive<RowsPulled>(m =>
+        {
+            if (_current?.Pull.Accept(m) != true && _next?.Pull.Accept(m) != true && _eval?.Pull?.Accept(m) != true)
+                _log.Warning("worker {0}: reply to unknown pull {1}", Index, m.RequestId);
+            Pump();
+        });
+        Receive<DenseWeights>(m =>
+        {
+            if (_current?.DenseRequest == m.RequestId) _current.Dense = m.Weights;
+            else if (_next?.DenseRequest == m.RequestId) _next.Dense = m.Weights;
+            else if (_eval?.DenseRequest == m.RequestId) _eval.Dense = m.Weights;
+            Pump();
+        });
+        Receive<StepRunner.TrainStepDone>(PushResults);
+        Receive<GradientsApplied>(m => Applied(m.BatchId, m.Outcome));
+        Receive<DenseGradientsApplied>(m => Applied(m.BatchId, m.Outcome));
+        Receive<ClockAdvanced>(m =>
+        {
+            _minClock = m.MinClock == long.MaxValue ? null : m.MinClock;
+            Pump();
+        });
+        Receive<BeginStep>(m =>
+        {
+            _bspStep = m.Step;
+            Pump();
+        });
+        Receive<EvaluateRowGroup>(m =>
+        {
+            _evalTasks.Enqueue(m);
+            Pump();
+        });
+        Receive<StepRunner.EvalGroupRead>(m =>
+        {
+            _eval!.Batches = m.Batches;
+            Pump();
+        });
+        Receive<StepRunner.Predicted>(m =>
+        {
+            var batch = _eval!.Batches![m.Sequence];
+            var group = _schema.SparseIndex(_schema.GroupBy);
+            _coordinator.Tell(new PredictionsScored(_eval.Task.Epoch, m.TaskId, group >= 0 ? batch.Sparse[group] : new long[batch.Count], m.Scores, batch.Labels));
+            _eval.Sequence++;
+            _eval.Pull = null;
+            _eval.Computing = false;
+            Pump();
+        });
+        Receive<StepRunner.StepFailed>(Fail);
+        Receive<StopTraining>(_ => Context.Stop(Self));
+    }
+
+    /// <summary>Moves every piece of work as far as it can go; called after each message.</summary>
+    private void Pump()
+    {
+        if (_current is null)
+        {
+            if (_next is not null) (_current, _next) = (_next, null);
+            else if (CanTakeBatch() && _queue.TryDequeue(out var item)) _current = StartPull(item.Shard, item.Batch);
+        }
+        if (_current is { Phase: Phase.Pulling } c && c.Pull.IsComplete && c.Dense is not null) c.Phase = Phase.Ready;
+        if (_current is { Phase: Phase.Ready } r && GateOpen())
+        {
+            r.Phase = Phase.Computing;
+            _runner.Tell(new StepRunner.RunTrainStep(r.Batch, r.Index, r.Pull.Rows.Select(t => t.Values).ToArray(), r.Dense!));
+        }
+        // Prefetch: the next batch's rows are pulled while the current one computes (not in bsp,
+        // where rows must come after the previous global step is applied).
+        if (Sync != SyncMode.Bsp && _current is { Phase: Phase.Computing or Phase.Pushing } && _next is null && _queue.TryDequeue(out var following))
+            _next = StartPull(following.Shard, following.Batch);
+
+        if (Sync == SyncMode.Bsp && _bspStep is { } step && _current is null && _queue.Count == 0 && _exhausted.All(e => e))
+        {
+            _coordinator.Tell(new StepSkipped(Index, step));
+            _bspStep = null;
+        }
+        if (Sync == SyncMode.Ssp && _current is null && _queue.Count == 0 && !_waitingSent)
+        {
+            _coordinator.Tell(new WorkerWaiting(Index, _clock));
+            _waitingSent = true;
+        }
+        if (_current is null && _next is null) PumpEvaluation();
+    }
+
+    private bool CanTakeBatch() => Sync != SyncMode.Bsp || _bspStep is not null;
+
+    private bool GateOpen() => Sync != SyncMode.Ssp || SspGate.CanStart(_clock, _minClock, _start.Options.Staleness);
+
+    private Work StartPull(int shard, Batch batch)
+    {
+        var index = BatchIndex.Build(batch, _schema);
+        var plan = new PullPlan(index, _schema.Tables, _router.ShardOf, _start.Options.MaxMessageBytes, _nextRequest);
+        foreach (var (ps, request) in plan.Requests) _start.PsShards[ps].Tell(request);
+        var denseRequest = plan.NextRequestId;
+        _nextRequest = denseRequest + 1;
+        _start.Dense.Tell(new GetDenseWeights(denseRequest));
+        _waitingSent = false;
+        return new Work(shard, batch, index, plan, denseRequest, Sync == SyncMode.Bsp ? _bspStep!.Value : _clock);
+    }
+
+    private void PushResults(StepRunner.TrainStepDone m)
+    {
+        var w = _current!;
+        var result = m.Result;
+        w.Loss = result.Loss;
+        var gradients = _schema.Tables.Select((t, i) => new TableRows(t.Name, t.Dim, w.Index.UniqueIds[i], result.RowGradients[i])).ToArray();
+        var counts = Enumerable.Range(0, _schema.Tables.Count).Select(t => w.Index.OccurrenceCounts(_schema, t)).ToArray();
+        var pushes = PushPlan.Build(gradients, counts, _router.ShardOf, _start.Options.MaxMessageBytes, w.Batch.BatchId, w.Step, Index, w.Batch.Count);
+        foreach (var (ps, push) in pushes) _start.PsShards[ps].Tell(push);
+        _start.Dense.Tell(new PushDenseGradients(w.Batch.BatchId, w.Step, Index, w.Batch.Count, result.DenseGradient));
+        // One reply per shard (to its last part) plus the dense parameters.
+        w.PendingAcks = pushes.Select(p => p.Shard).Distinct().Count() + 1;
+        w.Phase = Phase.Pushing;
+        Pump();
+    }
+
+    private void Applied(long batchId, PushOutcome outcome)
+    {
+        if (_current is not { Phase: Phase.Pushing } w || w.Batch.BatchId != batchId) return;
+        if (outcome == PushOutcome.RejectedNaN) _log.Warning("worker {0}: gradients of batch {1} were rejected as non-finite", Index, batchId);
+        if (--w.PendingAcks > 0) return;
+        _start.DataShards[w.Shard].Tell(new BatchAcked(batchId, Index));
+        _clock++;
+        _coordinator.Tell(new StepCompleted(Index, Sync == SyncMode.Bsp ? w.Step : _clock, batchId, w.Batch.Count, w.Loss));
+        _start.DataShards[w.Shard].Tell(new RequestBatches(Index, 1));
+        if (Sync == SyncMode.Bsp) _bspStep = null;
+        _current = null;
+        Pump();
+    }
+
+    /// <summary>Test scoring, one row group at a time: read, then per batch pull rows and predict.</summary>
+    private void PumpEvaluation()
+    {
+        if (_eval is null)
+        {
+            if (!_evalTasks.TryDequeue(out var task)) return;
+            _eval = new Evaluation(task, _nextRequest++);
+            _start.Dense.Tell(new GetDenseWeights(_eval.DenseRequest));
+            _runner.Tell(new StepRunner.ReadEvalGroup(task.TaskId, task.RowGroup));
+            return;
+        }
+        if (_eval.Batches is null || _eval.Dense is null || _eval.Computing) return;
+        if (_eval.Sequence == _eval.Batches.Length)
+        {
+            _coordinator.Tell(new EvaluationTaskDone(_eval.Task.Epoch, _eval.Task.TaskId, _eval.Batches.Sum(b => (long)b.Count)));
+            _eval = null;
+            PumpEvaluation();
+            return;
+        }
+        var batch = _eval.Batches[_eval.Sequence];
+        if (_eval.Pull is null)
+        {
+            _eval.Index = BatchIndex.Build(batch, _schema);
+            _eval.Pull = new PullPlan(_eval.Index, _schema.Tables, _router.ShardOf, _start.Options.MaxMessageBytes, _nextRequest);
+            _nextRequest = _eval.Pull.NextRequestId;
+            foreach (var (ps, request) in _eval.Pull.Requests) _start.PsShards[ps].Tell(request);
+        }
+        if (!_eval.Pull.IsComplete) return;
+        _eval.Computing = true;
+        _runner.Tell(new StepRunner.RunPredict(_eval.Task.TaskId, _eval.Sequence, batch, _eval.Index!, _eval.Pull.Rows.Select(t => t.Values).ToArray(), _eval.Dense));
+    }
+
+    private void Fail(StepRunner.StepFailed m)
+    {
+        // Stopping makes the data shards re-issue this worker's batches to the others.
+        _log.Error("worker {0}: compute failed: {1}; stopping", _start?.WorkerIndex ?? -1, m.Error);
+        Context.Stop(Self);
+    }
+
+    private enum Phase { Pulling, Ready, Computing, Pushing }
+
+    private sealed class Work(int shard, Batch batch, BatchIndex index, PullPlan pull, long denseRequest, long step)
+    {
+        public int Shard { get; } = shard;
+        public Batch Batch { get; } = batch;
+        public BatchIndex Index { get; } = index;
+        public PullPlan Pull { get; } = pull;
+        public long DenseRequest { get; } = denseRequest;
+        public long Step { get; } = step;
+        public float[]? Dense { get; set; }
+        public Phase Phase { get; set; } = Phase.Pulling;
+        public int PendingAcks { get; set; }
+        public double Loss { get; set; }
+    }
+
+    private sealed class Evaluation(EvaluateRowGroup task, long denseRequest)
+    {
+        public EvaluateRowGroup Task { get; } = task;
+        public long DenseRequest { get; } = denseRequest;
+        public float[]? Dense { get; set; }
+        public Batch[]? Batches { get; set; }
+        public int Sequence { get; set; }
+        public BatchIndex? Index { get; set; }
+        public PullPlan? Pull { get; set; }
+        public bool Computing { get; set; }
+    }
+}

@@ -1,0 +1,16 @@
+namespace DinCluster.Cluster.Protocol;
+
+/// <summary>A role actor (worker, PS shard, data shard) announcing itself; the sender is the actor.</summary>
+public sealed record JoinTraining(NodeRole Role) : IDinMessage;
+
+/// <summary>
+/// A worker finished a step: its gradients are applied (or, in BSP, buffered) and its batch acked.
+/// <paramref name="Clock"/> counts the worker's completed steps.
+/// </summary>
+public sealed record StepCompleted(int WorkerIndex, long Clock, long BatchId, int Samples, double Loss) : IDinMessage;
+
+/// <summary>BSP: the worker had no batch for <paramref name="Step"/> (its data shards are drained).</summary>
+public sealed record StepSkipped(int WorkerIndex, long Step) : IDinMessage;
+
+/// <summary>SSP: the worker has no batch in hand, so it must not hold the others back.</summary>
+public sealed record WorkerWaiting(int WorkerIndex, long Clock) : IDinMessage;

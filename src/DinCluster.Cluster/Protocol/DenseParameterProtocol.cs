@@ -1,0 +1,17 @@
+namespace DinCluster.Cluster.Protocol;
+
+/// <summary>
+/// A worker's initial dense weights (from the seeded model). The first one wins; every sender
+/// gets the current <see cref="DenseWeights"/> back, so all workers start from one set.
+/// </summary>
+public sealed record InitDenseWeights(float[] Weights) : IDinMessage;
+
+public sealed record GetDenseWeights(long RequestId) : IDinMessage;
+
+/// <summary>Version counts applied updates (0 = initial weights).</summary>
+public sealed record DenseWeights(long RequestId, long Version, float[] Weights) : IDinMessage;
+
+/// <summary>The flat gradient of the mean loss of one batch with respect to the dense weights.</summary>
+public sealed record PushDenseGradients(long BatchId, long Step, int WorkerIndex, int Samples, float[] Gradient) : IDinMessage;
+
+public sealed record DenseGradientsApplied(long BatchId, long Version, PushOutcome Outcome) : IDinMessage;

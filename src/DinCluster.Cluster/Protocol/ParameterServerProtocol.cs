@@ -1,0 +1,51 @@
+using DinCluster.Core.Batches;
+
+namespace DinCluster.Cluster.Protocol;
+
+/// <summary>Tells a PS node which shard of the embedding tables it owns.</summary>
+public sealed record AssignPsShard(int ShardIndex, int ShardCount, TrainOptions Options) : IDinMessage;
+
+/// <summary>Reply to <see cref="AssignPsShard"/>.</summary>
+public sealed record PsShardReady(int ShardIndex) : IDinMessage;
+
+/// <summary>Rows of <paramref name="Ids"/> (unique, all owned by the receiving shard) of one table.</summary>
+public sealed record PullRows(long RequestId, string Table, long[] Ids) : IDinMessage;
+
+/// <summary>
+/// Rows for ids [Offset, Offset + Rows.Ids.Length) of the request; a large pull is answered in
+/// several parts so no message exceeds the frame size. Total is the request's id count.
+/// </summary>
+public sealed record RowsPulled(long RequestId, int Offset, int Total, TableRows Rows) : IDinMessage;
+
+/// <summary>
+/// One part of a batch's row gradients for the rows this shard owns (one gradient row per
+/// unique id, already summed over the batch). <paramref name="Counts"/>[i][r]: occurrences of
+/// Gradients[i].Ids[r] in the batch (admission and the mini-batch aware regularizer). The shard
+/// applies the batch when all <paramref name="Parts"/> arrived, once per <paramref name="BatchId"/>;
+/// in BSP it buffers until <see cref="ApplyStep"/>.
+/// </summary>
+public sealed record PushGradients(
+    long BatchId, long Step, int WorkerIndex, int Samples, int Part, int Parts, TableRows[] Gradients, int[][] Counts) : IDinMessage;
+
+/// <summary>What a shard did with a push.</summary>
+public enum PushOutcome
+{
+    Applied = 0,
+    /// <summary>The batch id was applied before (a re-issued batch); ignored.</summary>
+    Duplicate = 1,
+    /// <summary>BSP: held until the coordinator's <see cref="ApplyStep"/>.</summary>
+    Buffered = 2,
+    /// <summary>The push held NaN/Inf; nothing of it was applied.</summary>
+    RejectedNaN = 3,
+}
+
+/// <summary>Reply to the last part of a <see cref="PushGradients"/>.</summary>
+public sealed record GradientsApplied(long BatchId, int ShardIndex, PushOutcome Outcome) : IDinMessage;
+
+public sealed record GetShardStats : IDinMessage
+{
+    public static readonly GetShardStats Instance = new();
+}
+
+public sealed record ShardStats(
+    int ShardIndex, long Rows, long PullRequests, long RowsPulled, long PushesApplied, long DuplicatesIgnored, long NaNRejected) : IDinMessage;

@@ -1,0 +1,32 @@
+using Akka.Actor;
+
+namespace DinCluster.Cluster.Protocol;
+
+/// <summary>
+/// Starts a worker: where the PS shards (by shard index), the dense parameters and the data
+/// shards are, and the job's options. The sender is the coordinator.
+/// </summary>
+public sealed record StartTraining(
+    int WorkerIndex, int Workers, IActorRef[] PsShards, IActorRef Dense, IActorRef[] DataShards, TrainOptions Options) : IDinMessage;
+
+/// <summary>Reply to <see cref="StartTraining"/> once the worker has its model and dense weights.</summary>
+public sealed record WorkerReady(int WorkerIndex) : IDinMessage;
+
+/// <summary>BSP: compute global step <paramref name="Step"/> on the next batch.</summary>
+public sealed record BeginStep(long Step) : IDinMessage;
+
+/// <summary>SSP: the slowest active worker has completed <paramref name="MinClock"/> steps.</summary>
+public sealed record ClockAdvanced(long MinClock) : IDinMessage;
+
+/// <summary>Score one test row group with the current parameters (forward only).</summary>
+public sealed record EvaluateRowGroup(int Epoch, int TaskId, RowGroupRef RowGroup) : IDinMessage;
+
+/// <summary>One evaluation batch's predictions, aligned per sample.</summary>
+public sealed record PredictionsScored(int Epoch, int TaskId, long[] Users, float[] Scores, float[] Labels) : IDinMessage;
+
+public sealed record EvaluationTaskDone(int Epoch, int TaskId, long Samples) : IDinMessage;
+
+public sealed record StopTraining : IDinMessage
+{
+    public static readonly StopTraining Instance = new();
+}

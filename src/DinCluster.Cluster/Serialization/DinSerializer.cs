@@ -1,0 +1,158 @@
+using System.Runtime.Serialization;
+using Akka.Actor;
+using Akka.Serialization;
+using DinCluster.Cluster.Protocol;
+
+namespace DinCluster.Cluster.Serialization;
+
+/// <summary>
+/// Binary serializer of every <see cref="IDinMessage"/>. Manifests are short and FROZEN: a
+/// manifest names a wire layout, so never change or reuse one; add a new one instead. A
+/// manifest not in the table is rejected; no type name is ever read from the wire.
+/// Arrays go as raw little-endian bytes (checked at start-up: <see cref="BitConverter.IsLittleEndian"/>).
+/// </summary>
+public sealed class DinSerializer : SerializerWithStringManifest
+{
+    /// <summary>Serializer id 0-40 are Akka's own.</summary>
+    public const int Id = 4711;
+
+    private readonly Dictionary<Type, (string Manifest, Action<BinaryWriter, object> Write)> _writers = [];
+    private readonly Dictionary<string, Func<BinaryReader, object>> _readers = new(StringComparer.Ordinal);
+
+    public DinSerializer(ExtendedActorSystem system) : base(system)
+    {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("DinSerializer writes arrays as little-endian bytes");
+
+        // ParameterServerProtocol
+        Add<AssignPsShard>("APS", (w, m) => { w.Write(m.ShardIndex); w.Write(m.ShardCount); w.Options(m.Options); },
+            r => new(r.ReadInt32(), r.ReadInt32(), r.Options()));
+        Add<PsShardReady>("PSR", (w, m) => w.Write(m.ShardIndex), r => new(r.ReadInt32()));
+        Add<PullRows>("PR", (w, m) => { w.Write(m.RequestId); w.Str(m.Table); w.Longs(m.Ids); },
+            r => new(r.ReadInt64(), r.Str(), r.Longs()));
+        Add<RowsPulled>("RP", (w, m) => { w.Write(m.RequestId); w.Write(m.Offset); w.Write(m.Total); w.Rows(m.Rows); },
+            r => new(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.Rows()));
+        Add<PushGradients>("PG", (w, m) =>
+        {
+            w.Write(m.BatchId); w.Write(m.Step); w.Write(m.WorkerIndex); w.Write(m.Samples);
+            w.Write(m.Part); w.Write(m.Parts); w.Array(m.Gradients, Wire.Rows); w.Array(m.Counts, Wire.Ints);
+        }, r => new(r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.Array(Wire.Rows), r.Array(Wire.Ints)));
+        Add<GradientsApplied>("GA", (w, m) => { w.Write(m.BatchId); w.Write(m.ShardIndex); w.Write((int)m.Outcome); },
+            r => new(r.ReadInt64(), r.ReadInt32(), r.Enum<PushOutcome>()));
+        Add<GetShardStats>("GSS", (_, _) => { }, _ => GetShardStats.Instance);
+        Add<ShardStats>("SS", (w, m) =>
+        {
+            w.Write(m.ShardIndex); w.Write(m.Rows); w.Write(m.PullRequests); w.Write(m.RowsPulled);
+            w.Write(m.PushesApplied); w.Write(m.DuplicatesIgnored); w.Write(m.NaNRejected);
+        }, r => new(r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64()));
+
+        // DenseParameterProtocol
+        Add<InitDenseWeights>("IDW", (w, m) => w.Floats(m.Weights), r => new(r.Floats()));
+        Add<GetDenseWeights>("GDW", (w, m) => w.Write(m.RequestId), r => new(r.ReadInt64()));
+        Add<DenseWeights>("DW", (w, m) => { w.Write(m.RequestId); w.Write(m.Version); w.Floats(m.Weights); },
+            r => new(r.ReadInt64(), r.ReadInt64(), r.Floats()));
+        Add<PushDenseGradients>("PDG", (w, m) =>
+        {
+            w.Write(m.BatchId); w.Write(m.Step); w.Write(m.WorkerIndex); w.Write(m.Samples); w.Floats(m.Gradient);
+        }, r => new(r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.Floats()));
+        Add<DenseGradientsApplied>("DGA", (w, m) => { w.Write(m.BatchId); w.Write(m.Version); w.Write((int)m.Outcome); },
+            r => new(r.ReadInt64(), r.ReadInt64(), r.Enum<PushOutcome>()));
+
+        // DataShardProtocol
+        Add<AssignRowGroups>("ARG", (w, m) => { w.Write(m.ShardIndex); w.Array(m.RowGroups, Wire.RowGroup); w.Options(m.Options); },
+            r => new(r.ReadInt32(), r.Array(Wire.RowGroup), r.Options()));
+        Add<RowGroupsAssigned>("RGA", (w, m) => { w.Write(m.ShardIndex); w.Write(m.Batches); w.Write(m.Samples); },
+            r => new(r.ReadInt32(), r.ReadInt64(), r.ReadInt64()));
+        Add<StartEpoch>("SE", (w, m) => w.Write(m.Epoch), r => new(r.ReadInt32()));
+        Add<EpochStarted>("ES", (w, m) => { w.Write(m.ShardIndex); w.Write(m.Epoch); w.Write(m.Batches); w.Write(m.Samples); },
+            r => new(r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64()));
+        Add<EpochCompleted>("EC", (w, m) =>
+        {
+            w.Write(m.ShardIndex); w.Write(m.Epoch); w.Write(m.SamplesConsumed); w.Write(m.SamplesSkipped); w.Write(m.SamplesReplayed); w.Write(m.Exact);
+        }, r => new(r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadBoolean()));
+        Add<RequestBatches>("RB", (w, m) => { w.Write(m.WorkerIndex); w.Write(m.Count); }, r => new(r.ReadInt32(), r.ReadInt32()));
+        Add<BatchIssued>("BI", (w, m) => { w.Write(m.ShardIndex); w.Write(m.Epoch); w.Batch(m.Batch); },
+            r => new(r.ReadInt32(), r.ReadInt32(), r.Batch()));
+        Add<NoBatchesLeft>("NBL", (w, m) => { w.Write(m.ShardIndex); w.Write(m.Epoch); }, r => new(r.ReadInt32(), r.ReadInt32()));
+        Add<DataShardFailed>("DSF", (w, m) => { w.Write(m.ShardIndex); w.Str(m.Error); }, r => new(r.ReadInt32(), r.Str()));
+        Add<BatchAcked>("BA", (w, m) => { w.Write(m.BatchId); w.Write(m.WorkerIndex); }, r => new(r.ReadInt64(), r.ReadInt32()));
+
+        // WorkerProtocol
+        Add<StartTraining>("ST", (w, m) =>
+        {
+            w.Write(m.WorkerIndex); w.Write(m.Workers); w.Array(m.PsShards, WriteRef); WriteRef(w, m.Dense);
+            w.Array(m.DataShards, WriteRef); w.Options(m.Options);
+        }, r => new(r.ReadInt32(), r.ReadInt32(), r.Array(ReadRef), ReadRef(r), r.Array(ReadRef), r.Options()));
+        Add<WorkerReady>("WR", (w, m) => w.Write(m.WorkerIndex), r => new(r.ReadInt32()));
+        Add<BeginStep>("BS", (w, m) => w.Write(m.Step), r => new(r.ReadInt64()));
+        Add<ClockAdvanced>("CA", (w, m) => w.Write(m.MinClock), r => new(r.ReadInt64()));
+        Add<EvaluateRowGroup>("ERG", (w, m) => { w.Write(m.Epoch); w.Write(m.TaskId); w.RowGroup(m.RowGroup); },
+            r => new(r.ReadInt32(), r.ReadInt32(), r.RowGroup()));
+        Add<PredictionsScored>("PSC", (w, m) =>
+        {
+            w.Write(m.Epoch); w.Write(m.TaskId); w.Longs(m.Users); w.Floats(m.Scores); w.Floats(m.Labels);
+        }, r => new(r.ReadInt32(), r.ReadInt32(), r.Longs(), r.Floats(), r.Floats()));
+        Add<EvaluationTaskDone>("ETD", (w, m) => { w.Write(m.Epoch); w.Write(m.TaskId); w.Write(m.Samples); },
+            r => new(r.ReadInt32(), r.ReadInt32(), r.ReadInt64()));
+        Add<StopTraining>("STP", (_, _) => { }, _ => StopTraining.Instance);
+
+        // CoordinatorProtocol
+        Add<JoinTraining>("JT", (w, m) => w.Write((int)m.Role), r => new(r.Enum<NodeRole>()));
+        Add<StepCompleted>("SC", (w, m) =>
+        {
+            w.Write(m.WorkerIndex); w.Write(m.Clock); w.Write(m.BatchId); w.Write(m.Samples); w.Write(m.Loss);
+        }, r => new(r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadDouble()));
+        Add<StepSkipped>("SK", (w, m) => { w.Write(m.WorkerIndex); w.Write(m.Step); }, r => new(r.ReadInt32(), r.ReadInt64()));
+        Add<WorkerWaiting>("WW", (w, m) => { w.Write(m.WorkerIndex); w.Write(m.Clock); }, r => new(r.ReadInt32(), r.ReadInt64()));
+
+        // SyncProtocol
+        Add<ApplyStep>("AST", (w, m) => { w.Write(m.Step); w.Ints(m.Workers); w.Ints(m.Samples); }, r => new(r.ReadInt64(), r.Ints(), r.Ints()));
+        Add<StepApplied>("SA", (w, m) => { w.Write(m.Step); w.Write(m.ShardIndex); }, r => new(r.ReadInt64(), r.ReadInt32()));
+    }
+
+    public override int Identifier => Id;
+
+    /// <summary>Every manifest this serializer reads; tests check each message type has one.</summary>
+    public IReadOnlyCollection<string> Manifests => _readers.Keys;
+
+    public override string Manifest(object o) =>
+        _writers.TryGetValue(o.GetType(), out var e)
+            ? e.Manifest
+            : throw new ArgumentException($"{o.GetType().FullName} has no DinSerializer manifest; add one", nameof(o));
+
+    public override byte[] ToBinary(object obj)
+    {
+        if (!_writers.TryGetValue(obj.GetType(), out var e))
+            throw new ArgumentException($"{obj.GetType().FullName} has no DinSerializer manifest; add one", nameof(obj));
+        using var stream = new MemoryStream();
+        using (var w = new BinaryWriter(stream)) e.Write(w, obj);
+        return stream.ToArray();
+    }
+
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        if (!_readers.TryGetValue(manifest, out var read))
+            throw new SerializationException($"DinSerializer: unknown manifest '{manifest}' ({bytes.Length} bytes); sender runs a different protocol version?");
+        try
+        {
+            using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
+            var message = read(r);
+            if (r.BaseStream.Position != bytes.Length)
+                throw new InvalidDataException($"{bytes.Length - r.BaseStream.Position} bytes left over");
+            return message;
+        }
+        catch (Exception ex) when (ex is EndOfStreamException or InvalidDataException or InvalidCastException)
+        {
+            throw new SerializationException($"DinSerializer: malformed '{manifest}' payload of {bytes.Length} bytes: {ex.Message}", ex);
+        }
+    }
+
+    private void Add<T>(string manifest, Action<BinaryWriter, T> write, Func<BinaryReader, T> read) where T : IDinMessage
+    {
+        _writers.Add(typeof(T), (manifest, (w, o) => write(w, (T)o)));
+        _readers.Add(manifest, r => read(r));
+    }
+
+    private void WriteRef(BinaryWriter w, IActorRef actor) => w.Str(Akka.Serialization.Serialization.SerializedActorPath(actor));
+
+    private IActorRef ReadRef(BinaryReader r) => system.Provider.ResolveActorRef(r.Str());
+}

@@ -1,0 +1,50 @@
+using DinCluster.Cluster.Protocol;
+using DinCluster.Core.Batches;
+
+namespace DinCluster.Cluster.Transfer;
+
+/// <summary>
+/// Splits one batch's row gradients (one row per unique id, per table) into pushes per owning
+/// PS shard, each cut into parts under the message budget. Every part of a shard's push carries
+/// the same batch id, part number and part count, so the shard can reassemble and apply once.
+/// </summary>
+public static class PushPlan
+{
+    /// <param name="counts">counts[t][r]: occurrences of gradients[t].Ids[r] in the batch.</param>
+    public static IReadOnlyList<(int Shard, PushGradients Push)> Build(
+        TableRows[] gradients, int[][] counts, Func<string, long, int> shardOf, int maxMessageBytes,
+        long batchId, long step, int worker, int samples)
+    {
+        var perShard = new SortedDictionary<int, List<(TableRows, int[])>>();
+        for (var t = 0; t < gradients.Length; t++)
+        {
+            var g = gradients[t];
+            var per = MessageBudget.RowsPerMessage(maxMessageBytes, g.Dim);
+            foreach (var group in Enumerable.Range(0, g.Ids.Length).GroupBy(i => shardOf(g.Table, g.Ids[i])))
+            {
+                var rows = group.ToArray();
+                if (!perShard.TryGetValue(group.Key, out var list)) perShard[group.Key] = list = [];
+                foreach (var (start, count) in MessageBudget.Slices(rows.Length, per))
+                {
+                    var ids = new long[count];
+                    var values = new float[count * g.Dim];
+                    var occurrences = new int[count];
+                    for (var k = 0; k < count; k++)
+                    {
+                        var r = rows[start + k];
+                        ids[k] = g.Ids[r];
+                        occurrences[k] = counts[t][r];
+                        g.Row(r).CopyTo(values.AsSpan(k * g.Dim, g.Dim));
+                    }
+                    list.Add((new TableRows(g.Table, g.Dim, ids, values), occurrences));
+                }
+            }
+        }
+        // One table slice per part keeps every part under the budget.
+        var pushes = new List<(int, PushGradients)>();
+        foreach (var (shard, parts) in perShard)
+            for (var p = 0; p < parts.Count; p++)
+                pushes.Add((shard, new PushGradients(batchId, step, worker, samples, p, parts.Count, [parts[p].Item1], [parts[p].Item2])));
+        return pushes;
+    }
+}

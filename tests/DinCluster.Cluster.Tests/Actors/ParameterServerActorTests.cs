@@ -1,0 +1,87 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using DinCluster.Cluster.Actors;
+using DinCluster.Cluster.Jobs;
+using DinCluster.Cluster.Protocol;
+using DinCluster.Cluster.Tests.Support;
+using DinCluster.Cluster.Transfer;
+using DinCluster.Core.Batches;
+using Xunit.Abstractions;
+
+namespace DinCluster.Cluster.Tests.Actors;
+
+public sealed class ParameterServerActorTests(ITestOutputHelper output) : TestKit(ActorTestConfig.Create(), output: output)
+{
+    private const int Budget = 64 * 1024;
+
+    private IActorRef StartShard(SyncMode sync = SyncMode.Async)
+    {
+        var coordinator = CreateTestProbe();
+        var ps = Sys.ActorOf(ParameterServerActor.Props(coordinator.Ref));
+        coordinator.ExpectMsg<JoinTraining>(m => m.Role == NodeRole.ParameterServer);
+        var job = SyntheticData.Job("/nowhere", "/nowhere", 3);
+        ps.Tell(new AssignPsShard(0, 1, new TrainOptions(sync, 0, 2, Budget, TrainJobJson.Write(job))));
+        ExpectMsg<PsShardReady>();
+        return ps;
+    }
+
+    [Fact]
+    public void Parameter_server_splits_a_pull_reply_below_the_budget_when_many_rows_are_asked()
+    {
+        var ps = StartShard();
+        var ids = Enumerable.Range(0, 5000).Select(i => (long)i).ToArray();
+        ps.Tell(new PullRows(9, "item", ids));
+        var per = MessageBudget.RowsPerMessage(Budget, 8);
+        var parts = (5000 + per - 1) / per;
+        var replies = Enumerable.Range(0, parts).Select(_ => ExpectMsg<RowsPulled>()).ToList();
+        Assert.True(parts > 1);
+        Assert.All(replies, r => Assert.True(r.Rows.Ids.Length <= per && r.Total == 5000 && r.RequestId == 9));
+        Assert.Equal(ids, replies.OrderBy(r => r.Offset).SelectMany(r => r.Rows.Ids));
+    }
+
+    [Fact]
+    public void Parameter_server_ignores_a_push_when_its_batch_id_was_applied_before()
+    {
+        var ps = StartShard();
+        var push = new PushGradients(42, 1, 0, 8, 0, 1, [new TableRows("item", 8, [1, 2], new float[16])], [[1, 1]]);
+        ps.Tell(push);
+        Assert.Equal(PushOutcome.Applied, ExpectMsg<GradientsApplied>().Outcome);
+        ps.Tell(push);
+        Assert.Equal(PushOutcome.Duplicate, ExpectMsg<GradientsApplied>().Outcome);
+        ps.Tell(GetShardStats.Instance);
+        var stats = ExpectMsg<ShardStats>();
+        Assert.Equal((1L, 1L), (stats.PushesApplied, stats.DuplicatesIgnored));
+    }
+
+    [Fact]
+    public void Parameter_server_rejects_and_counts_a_push_when_a_gradient_is_nan()
+    {
+        var ps = StartShard();
+        ps.Tell(new PullRows(1, "item", [7]));
+        var before = ExpectMsg<RowsPulled>().Rows.Values;
+        var grads = new float[8];
+        grads[3] = float.NaN;
+        ps.Tell(new PushGradients(5, 1, 0, 8, 0, 1, [new TableRows("item", 8, [7], grads)], [[1]]));
+        Assert.Equal(PushOutcome.RejectedNaN, ExpectMsg<GradientsApplied>().Outcome);
+        ps.Tell(new PullRows(2, "item", [7]));
+        Assert.Equal(before, ExpectMsg<RowsPulled>().Rows.Values);
+        ps.Tell(GetShardStats.Instance);
+        Assert.Equal(1, ExpectMsg<ShardStats>().NaNRejected);
+    }
+
+    [Fact]
+    public void Parameter_server_holds_bsp_pushes_until_the_step_is_applied()
+    {
+        var ps = StartShard(SyncMode.Bsp);
+        ps.Tell(new PullRows(1, "item", [7]));
+        var before = ExpectMsg<RowsPulled>().Rows.Values;
+        ps.Tell(new PushGradients(5, 0, 0, 8, 0, 1, [new TableRows("item", 8, [7], Enumerable.Repeat(1f, 8).ToArray())], [[1]]));
+        Assert.Equal(PushOutcome.Buffered, ExpectMsg<GradientsApplied>().Outcome);
+        ps.Tell(new PullRows(2, "item", [7]));
+        Assert.Equal(before, ExpectMsg<RowsPulled>().Rows.Values);
+        ps.Tell(new ApplyStep(0, [0], [8]));
+        ExpectMsg<StepApplied>(m => m.Step == 0);
+        ps.Tell(new PullRows(3, "item", [7]));
+        Assert.NotEqual(before, ExpectMsg<RowsPulled>().Rows.Values);
+    }
+}

@@ -14,8 +14,11 @@ public static class Program
                                  synthetic train/ and test/ Parquet with known click probabilities
           import samples|csv|movielens|amazon ... --out DIR
                                  real logs to the behaviour-log schema (train/ and test/)
-          train --data DIR --out RUN [--local] [--config F] [--epochs E] [...]
-                                 trains; writes RUN/summary.json, metrics.csv, curves.png, checkpoints/
+          train --data DIR --out RUN [--local] [--workers W --ps P --sync async|ssp:K|bsp] [--seeds ...]
+                                 trains (simulated cluster by default); writes RUN/summary.json,
+                                 metrics.csv, curves.png, checkpoints/
+          node --role worker|ps|data --port P --seeds HOST:PORT[,...]
+                                 one node of a multi-process or multi-host cluster
           evaluate --model CKPT --data DIR [--predictions OUT.csv]
                                  AUC, GAUC, logloss of a checkpoint on DIR/test
           export --model CKPT --format pytorch|parquet --out PATH
@@ -46,6 +49,7 @@ public static class Program
                 "evaluate" => EvaluateCommand.Run(rest),
                 "export" => ExportCommand.Run(rest),
                 "bench" => BenchCommand.Run(rest),
+                "node" => NodeCommand.Run(rest),
                 _ => throw new CliException($"unknown command '{args[0]}'; run `dincluster --help`"),
             };
         }
@@ -68,6 +72,7 @@ public static class Program
         "evaluate" => EvaluateCommand.Help,
         "export" => ExportCommand.Help,
         "bench" => BenchCommand.Help,
+        "node" => NodeCommand.Help,
         _ => Usage,
     };
 }

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using DinCluster.Cluster.Configuration;
+using DinCluster.Cluster.Hosting;
 using DinCluster.Cluster.Jobs;
 using DinCluster.Cluster.Local;
 using DinCluster.Cluster.Runs;
@@ -8,6 +10,7 @@ using DinCluster.Core.Features;
 using DinCluster.Core.Metrics;
 using DinCluster.Core.Optimizers;
 using DinCluster.Data;
+using DinCluster.Cluster.Protocol;
 using DinCluster.Model.Networks;
 
 namespace DinCluster.Cli.Commands;
@@ -21,6 +24,17 @@ public static class TrainCommand
           --data DIR              DIR/train/*.parquet and DIR/test/*.parquet (behaviour-log schema)
           --out RUN               run folder (summary.json, metrics.csv, curves.png, checkpoints/)
           --local                 single process, no actors (the reference trainer)
+                                  default: the simulated cluster (N ActorSystems in this process,
+                                  joined over loopback with real remoting)
+          --seeds HOST:PORT[,..]  multi-process/multi-host: this process is the coordinator node of a
+                                  cluster whose other nodes run `dincluster node` (see --port)
+          --port P                this coordinator's port with --seeds (default 0 = any free port)
+          --hostname H            address other nodes reach this coordinator at (default 127.0.0.1)
+          --workers W             worker actors (default 2)
+          --data-shards D         data-shard actors (default 2)
+          --nodes N               simulated: ActorSystems (default 1 + max(workers, ps, data shards))
+          --sync MODE             async (default) | ssp:K | bsp
+          --cluster-config F      HOCON layered over cluster-config's deployment overlay
           --config F              JSON: "features"/"history_pairs" (feature schema), "model" and "train"
                                   sections with the option names below in snake_case; flags win
           --epochs E              default 2
@@ -35,7 +49,7 @@ public static class TrainCommand
           --dense-lr X            Adam learning rate of the dense weights (default 0.001)
           --mba-lambda X          mini-batch aware L2 strength (default 0 = off)
           --min-count N           admit an id to a table after N sightings (default 1)
-          --ps N                  embedding shards (default 1)
+          --ps N                  PS shards (cluster, default 2) / in-process embedding shards (--local, default 1)
           --seed S                default 1
           --on-bad-input fail|skip   default fail
           --max-steps N           stop after N steps (smoke runs)
@@ -46,19 +60,20 @@ public static class TrainCommand
 
     public static int Run(CliArgs args)
     {
-        var job = BuildJob(args, Console.Out);
+        var local = args.Flag("local");
+        var job = BuildJob(args, Console.Out, defaultShards: local ? 1 : 2);
         var compare = args.Flag("compare-base");
-        args.Flag("local"); // the only trainer of this build; the cluster flags arrive with the actor cluster
+        Func<TrainJob, RunSummary> train = local ? j => new LocalTrainer(j, Console.Out).Run(CommandLine()) : ClusterTrainer(args);
         args.RejectUnknown();
 
-        var summary = new LocalTrainer(job, Console.Out).Run(CommandLine());
+        var summary = train(job);
         PrintSummary(summary, job);
         if (compare)
         {
             var baseJob = job with { Model = job.Model with { Preset = ModelPreset.Base }, OutDir = Path.Combine(job.OutDir, "base") };
             Console.WriteLine();
             Console.WriteLine("training the BaseModel for comparison (same data, seed and optimizers)");
-            var baseSummary = new LocalTrainer(baseJob, Console.Out).Run(CommandLine() + " [base]");
+            var baseSummary = train(baseJob);
             PrintSummary(baseSummary, baseJob);
             var din = summary.Final!;
             var bas = baseSummary.Final!;
@@ -68,7 +83,37 @@ public static class TrainCommand
             summary.Write(Path.Combine(job.OutDir, "summary.json"));
             Console.WriteLine($"DIN vs BaseModel: AUC {din.Auc:F4} vs {bas.Auc:F4} (RelaImpr {impr:+0.00;-0.00}%), GAUC {din.Gauc:F4} vs {bas.Gauc:F4} (RelaImpr {gimpr:+0.00;-0.00}%)");
         }
-        return 0;
+        return summary.Status == "completed" ? 0 : 1;
+    }
+
+    /// <summary>The simulated cluster, or with --seeds this process as the coordinator of a multi-process cluster.</summary>
+    private static Func<TrainJob, RunSummary> ClusterTrainer(CliArgs args)
+    {
+        var (sync, staleness) = Parse(() => SyncSpec.Parse(args.Get("sync", "async")));
+        var shape = new ClusterShapeOptions(
+            Workers: args.Int("workers", 2), DataShards: args.Int("data-shards", 2), Nodes: args.Int("nodes", 0), Sync: sync, Staleness: staleness);
+        if (shape.Workers < 1 || shape.DataShards < 1) throw new CliException("--workers and --data-shards must be >= 1");
+        var configPath = args.Get("cluster-config");
+        var seeds = args.Get("seeds");
+        var port = args.Int("port", 0);
+        var hostname = args.Get("hostname");
+        if (seeds is null)
+            return job => ClusterRunner.RunSimulated(job, shape, Console.Out, configPath).GetAwaiter().GetResult().Summary;
+        var node = new NodeOptions([NodeRole.Coordinator], port, Parse(() => seeds.Split(',').Select(NodeAddress.Parse).ToList()),
+            Deployment.MultiProcess, hostname, configPath);
+        return job => ClusterRunner.RunCoordinator(job, shape, node, Console.Out).GetAwaiter().GetResult().Summary;
+    }
+
+    private static T Parse<T>(Func<T> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (FormatException e)
+        {
+            throw new CliException(e.Message);
+        }
     }
 
     private static string CommandLine() => "dincluster " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
@@ -86,7 +131,7 @@ public static class TrainCommand
     }
 
     /// <summary>Config file first, flags over it.</summary>
-    internal static TrainJob BuildJob(CliArgs args, TextWriter log)
+    internal static TrainJob BuildJob(CliArgs args, TextWriter log, int defaultShards = 1)
     {
         var data = args.Require("data");
         var configPath = args.Get("config");
@@ -120,7 +165,7 @@ public static class TrainCommand
             AttentionSoftmax = args.Flag("attention-softmax") || model["attention_softmax"]?.GetValue<bool>() == true,
             Seed = seed,
         };
-        var optimizer = SparseOptimizerSettings.Parse(Opt("sparse-optimizer", train) ?? "adagrad");
+        var optimizer = Parse(() => SparseOptimizerSettings.Parse(Opt("sparse-optimizer", train) ?? "adagrad"));
         if (OptDouble("sparse-lr", train) is { } slr) optimizer = optimizer with { LearningRate = (float)slr };
         var embeddings = new EmbeddingSettings
         {
@@ -148,7 +193,7 @@ public static class TrainCommand
             BatchSize = OptInt("batch-size", train, 256),
             Seed = seed,
             OnBadInput = policy,
-            PsShards = OptInt("ps", train, 1),
+            PsShards = OptInt("ps", train, defaultShards),
             MaxSteps = OptInt("max-steps", train, 0),
             TorchThreads = OptInt("threads", train, 0),
             LogEverySteps = OptInt("log-every", train, 50),

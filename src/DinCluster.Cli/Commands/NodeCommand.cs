@@ -1,0 +1,75 @@
+using DinCluster.Cluster.Configuration;
+using DinCluster.Cluster.Hosting;
+
+namespace DinCluster.Cli.Commands;
+
+/// <summary>`dincluster node`: one node of a multi-process or multi-host cluster, until the cluster stops it.</summary>
+public static class NodeCommand
+{
+    public const string Help = """
+        dincluster node --role ROLES --port P --seeds HOST:PORT[,...] [options]
+
+          --role ROLES            worker, ps, data, or several joined by ',' or '|' (a role may repeat)
+          --port P                port to bind (0 = any free port; seeds need a fixed one)
+          --seeds HOST:PORT,...   seed nodes to join; the coordinator (`dincluster train --seeds`) is one
+          --hostname H            address other nodes reach this node at (default: cluster-config, 127.0.0.1)
+          --deployment multiprocess|docker   which cluster-config overlay (default multiprocess)
+          --cluster-config F      HOCON layered over the overlay
+          --threads N             libtorch threads (default: cores / workers on this node)
+
+        The node gets its job (data paths, schema, model) from the coordinator when training starts,
+        so every node must see the data folder at the same path. It exits when the cluster shuts down.
+        """;
+
+    public static int Run(CliArgs args)
+    {
+        var roles = args.Require("role").Split([',', '|'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var seeds = args.Get("seeds");
+        var options = new NodeOptions(
+            Roles: roles.Select(ParseRole).ToList(),
+            Port: args.Int("port", 0),
+            Seeds: seeds is null ? [] : seeds.Split(',').Select(ParseAddress).ToList(),
+            Deployment: args.Get("deployment", "multiprocess") switch
+            {
+                "multiprocess" => Deployment.MultiProcess,
+                "docker" => Deployment.Docker,
+                var d => throw new CliException($"--deployment is set to '{d}', must be multiprocess or docker"),
+            },
+            Hostname: args.Get("hostname"),
+            ConfigPath: args.Get("cluster-config"),
+            TorchThreads: args.Int("threads", 0));
+        args.RejectUnknown();
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => cancel.Cancel();
+        return NodeHost.Run(options, Console.Out, cancel.Token).GetAwaiter().GetResult();
+    }
+
+    private static Cluster.Protocol.NodeRole ParseRole(string name)
+    {
+        try
+        {
+            return RoleNames.Parse(name);
+        }
+        catch (FormatException e)
+        {
+            throw new CliException(e.Message);
+        }
+    }
+
+    private static NodeAddress ParseAddress(string text)
+    {
+        try
+        {
+            return NodeAddress.Parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new CliException(e.Message);
+        }
+    }
+}

@@ -39,8 +39,8 @@ internal sealed class Dice : ChannelActivation
             var = s.var(0, unbiased: false);
             using (no_grad())
             {
-                RunningMean.mul_(1 - Momentum).add_(mean, Momentum);
-                RunningVar.mul_(1 - Momentum).add_(var, Momentum);
+                RunningMean.mul_(Scalars.DiceKeep).add_(mean, Scalars.DiceMomentum);
+                RunningVar.mul_(Scalars.DiceKeep).add_(var, Scalars.DiceMomentum);
             }
         }
         else
@@ -48,8 +48,8 @@ internal sealed class Dice : ChannelActivation
             mean = RunningMean;
             var = RunningVar;
         }
-        var p = ((s - mean) * (var + Epsilon).rsqrt()).sigmoid();
-        // p*s + (1-p)*alpha*s = s * (alpha + (1 - alpha) * p)
-        return s * (Alpha + (1 - Alpha) * p);
+        var p = ((s - mean) * var.add(Scalars.DiceEpsilon, Scalars.One).rsqrt()).sigmoid();
+        // p*s + (1-p)*alpha*s = s * (alpha + (1 - alpha) * p) = s * (alpha + p - alpha * p)
+        return s * (Alpha.add(p, Scalars.One) - Alpha * p);
     }
 }

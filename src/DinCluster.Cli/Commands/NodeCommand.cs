@@ -18,7 +18,9 @@ public static class NodeCommand
           --threads N             libtorch threads (default: cores / workers on this node)
 
         The node gets its job (data paths, schema, model) from the coordinator when training starts,
-        so every node must see the data folder at the same path. It exits when the cluster shuts down.
+        so every node must see the data folder at the same path. It exits (code 0) when the job ends:
+        the coordinator dismisses every node, and a node whose coordinator is gone leaves by itself.
+        Exit code 1: it never joined (its seeds did not answer within 60 s, multiprocess.conf).
         """;
 
     public static int Run(CliArgs args)
@@ -40,13 +42,25 @@ public static class NodeCommand
             TorchThreads: args.Int("threads", 0));
         args.RejectUnknown();
         using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        void OnCancelKey(object? sender, ConsoleCancelEventArgs e)
         {
             e.Cancel = true;
             cancel.Cancel();
-        };
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => cancel.Cancel();
-        return NodeHost.Run(options, Console.Out, cancel.Token).GetAwaiter().GetResult();
+        }
+        // SIGTERM: Akka's own exit hook also leaves the cluster; this makes the node say so.
+        void OnExit(object? sender, EventArgs e) => cancel.Cancel();
+        Console.CancelKeyPress += OnCancelKey;
+        AppDomain.CurrentDomain.ProcessExit += OnExit;
+        try
+        {
+            return NodeHost.Run(options, Console.Out, cancel.Token).GetAwaiter().GetResult();
+        }
+        finally
+        {
+            // ProcessExit also fires after Main returns, when `cancel` is disposed.
+            AppDomain.CurrentDomain.ProcessExit -= OnExit;
+            Console.CancelKeyPress -= OnCancelKey;
+        }
     }
 
     private static Cluster.Protocol.NodeRole ParseRole(string name)

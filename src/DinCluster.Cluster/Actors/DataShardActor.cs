@@ -89,7 +89,11 @@ public sealed class DataShardActor : ReceiveActor
             _workers.Remove(worker.Key);
             _credit.Remove(worker.Key);
             var released = _ledger?.ReleaseWorker(worker.Key) ?? 0;
-            _log.Warning("data shard {0}: worker {1} died; {2} unacked batches go back to the queue", _index, worker.Key, released);
+            // A worker stopping once the epoch is drained (the end of a job) loses nothing.
+            if (released > 0 || _ledger is { IsComplete: false })
+                _log.Warning("data shard {0}: worker {1} died; {2} unacked batches go back to the queue", _index, worker.Key, released);
+            else
+                _log.Info("data shard {0}: worker {1} stopped after the epoch was consumed", _index, worker.Key);
             Serve();
         });
     }

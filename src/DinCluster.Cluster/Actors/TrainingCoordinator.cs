@@ -43,6 +43,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private int _epoch;
     private long _totalSteps, _samplesSeen, _epochSteps, _epochSamples, _windowSamples;
     private double _epochLoss, _windowLoss;
+    private double _epochTrainSeconds;
     private readonly Dictionary<int, EpochCompleted> _epochDone = [];
     private SspGate? _gate;
     private long? _announcedMin;
@@ -153,6 +154,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _workers.Clear(); _workers.AddRange(workers);
         _ps.Clear(); _ps.AddRange(ps);
         _data.Clear(); _data.AddRange(data);
+        if (_setup.Nodes <= 0) _summary.Cluster.Nodes = CountNodes();
 
         _dense = Context.ActorOf(DenseParameterActor.Props(_setup.Job.Dense, Sync == SyncMode.Bsp), "dense");
         for (var i = 0; i < _ps.Count; i++) _ps[i].Tell(new AssignPsShard(i, _ps.Count, _setup.Options));
@@ -161,6 +163,13 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _pending = _ps.Count + _data.Count;
         Out.WriteLine($"coordinator: cluster formed; {_ps.Count} PS shard(s), {_data.Count} data shard(s) ({string.Join(", ", groups.Select(g => $"{g.Sum(x => x.Rows):N0} rows"))}), {_workers.Count} worker(s)");
         Become(Assigning);
+    }
+
+    /// <summary>Nodes of this run (multi-process: not known before the members joined): this one and those hosting a used member.</summary>
+    private int CountNodes()
+    {
+        var self = Akka.Cluster.Cluster.Get(Context.System).SelfAddress;
+        return _workers.Concat(_ps).Concat(_data).Select(r => r.Path.Address.HasLocalScope ? self : r.Path.Address).Append(self).Distinct().Count();
     }
 
     private void Assigning()
@@ -326,6 +335,8 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private void Evaluate()
     {
         _clock.Stop();
+        // Epoch throughput counts training only, as the local trainer's does.
+        _epochTrainSeconds = _epochClock.Elapsed.TotalSeconds;
         Timers.Cancel("retry-step");
         _tasks.Clear();
         var workers = _liveWorkers.Order().ToArray();
@@ -369,7 +380,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         var scores = parts.SelectMany(p => p.Scores).ToArray();
         var labels = parts.SelectMany(p => p.Labels).ToArray();
         var test = scores.Length > 0 ? EvaluationResult.Compute(users, scores, labels) : null;
-        var seconds = _epochClock.Elapsed.TotalSeconds;
+        var seconds = _epochTrainSeconds;
         var done = _epochDone.Values.ToList();
         var record = new EpochRecord
         {

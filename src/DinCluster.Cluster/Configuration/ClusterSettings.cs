@@ -22,6 +22,8 @@ public sealed record ClusterSettings
     public required int MinPs { get; init; }
     public required int MinDataShards { get; init; }
     public required TimeSpan FormationTimeout { get; init; }
+    /// <summary>Multi-process: how long the coordinator waits for the nodes it dismisses at the end of a job.</summary>
+    public required TimeSpan DismissTimeout { get; init; }
 
     public required long MaxMessageBytes { get; init; }
     public required long MaximumFrameSize { get; init; }
@@ -76,6 +78,7 @@ public sealed record ClusterSettings
             MinPs = c.GetInt(n + "cluster.min-ps"),
             MinDataShards = c.GetInt(n + "cluster.min-data-shards"),
             FormationTimeout = c.GetTimeSpan(n + "cluster.formation-timeout"),
+            DismissTimeout = c.GetTimeSpan(n + "cluster.dismiss-timeout"),
             MaxMessageBytes = maxMessage,
             MaximumFrameSize = c.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size") ?? 0,
             SendBufferSize = c.GetByteSize("akka.remote.dot-netty.tcp.send-buffer-size") ?? 0,
@@ -112,6 +115,7 @@ public sealed record ClusterSettings
         Check(MinPs >= 1, "dincluster.cluster.min-ps", MinPs, ">= 1");
         Check(MinDataShards >= 1, "dincluster.cluster.min-data-shards", MinDataShards, ">= 1");
         Check(FormationTimeout > TimeSpan.Zero, "dincluster.cluster.formation-timeout", FormationTimeout, "> 0");
+        Check(DismissTimeout > TimeSpan.Zero, "dincluster.cluster.dismiss-timeout", DismissTimeout, "> 0");
         Check(MaxMessageBytes >= 64 * 1024, "dincluster.transport.max-message-bytes", MaxMessageBytes, ">= 64KiB (a row of a wide table must fit in one message)");
         Check(MaxMessageBytes + 64 * 1024 <= MaximumFrameSize, "dincluster.transport.max-message-bytes", MaxMessageBytes,
             $"at least 64KiB below akka.remote.dot-netty.tcp.maximum-frame-size ({MaximumFrameSize}) to leave room for the envelope");

@@ -2,6 +2,7 @@ using DinCluster.Cluster.Actors;
 using DinCluster.Cluster.Configuration;
 using DinCluster.Cluster.Jobs;
 using DinCluster.Cluster.Protocol;
+using DinCluster.Cluster.Runs;
 
 namespace DinCluster.Cluster.Hosting;
 
@@ -62,17 +63,89 @@ public static class ClusterRunner
     /// <summary>
     /// This process is the coordinator (and whatever roles <paramref name="node"/> lists besides) of a
     /// cluster whose other nodes run <see cref="NodeHost.Run"/>; returns when the run finished or failed.
+    /// <code>
+    ///   start --Up (every role's min-nr-of-members joined)--> coordinator singleton runs the job
+    ///         --result--> dismiss the other nodes (they leave and exit) --> leave, terminate
+    ///   never Up within formation-timeout, or this node terminated first (signal, downed): a failed run
+    /// </code>
+    /// A failed run that the coordinator actor could not record still gets RUN/summary.json.
     /// </summary>
     public static async Task<ClusterRunResult> RunCoordinator(
         TrainJob job, ClusterShapeOptions shape, NodeOptions node, TextWriter log, CancellationToken ct = default)
     {
         job.Validate();
+        var started = DateTime.UtcNow;
         var settings = NodeHost.Settings(node);
         var roles = node.Roles.Contains(NodeRole.Coordinator) ? node.Roles : [NodeRole.Coordinator, .. node.Roles];
         var (setup, result) = Setup(job, shape, settings, shape.Nodes, node.Deployment.ToString().ToLowerInvariant(), log);
-        await using var started = ClusterNode.Start(settings with { Roles = roles }, roles, setup, NodeHost.TorchThreads(node));
-        log.WriteLine($"coordinator node {started.Address}; waiting for the other nodes to join");
-        return await result.Task.WaitAsync(ct);
+        var cluster = ClusterNode.Start(settings with { Roles = roles }, roles, setup, NodeHost.TorchThreads(node));
+        try
+        {
+            log.WriteLine($"coordinator node {cluster.Address}; waiting for the other nodes to join");
+            var error = await WaitUntilUp(cluster, settings, ct);
+            if (error is not null) return Failed(setup, started, error);
+
+            var finished = await Task.WhenAny(result.Task, cluster.System.WhenTerminated).WaitAsync(ct);
+            if (finished != result.Task) return Failed(setup, started, "the coordinator node shut down before the run finished (stopped by a signal, or downed)");
+            try
+            {
+                return await result.Task;
+            }
+            catch (InvalidOperationException e)
+            {
+                return Failed(setup, started, e.Message);
+            }
+        }
+        finally
+        {
+            var left = await NodeDismissal.Run(cluster.System, settings.DismissTimeout);
+            if (left > 0) log.WriteLine($"coordinator: {left} node(s) still in the cluster after {settings.DismissTimeout.TotalSeconds:0}s; they leave when this node is gone");
+            await cluster.DisposeAsync();
+        }
+    }
+
+    /// <summary>null once this node is Up; else why it never got there.</summary>
+    private static async Task<string?> WaitUntilUp(ClusterNode node, ClusterSettings settings, CancellationToken ct)
+    {
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var akka = Akka.Cluster.Cluster.Get(node.System);
+        akka.RegisterOnMemberUp(() => up.TrySetResult());
+        var first = await Task.WhenAny(up.Task, node.System.WhenTerminated, Task.Delay(settings.FormationTimeout, ct));
+        ct.ThrowIfCancellationRequested();
+        if (first == up.Task) return null;
+        if (first == node.System.WhenTerminated) return "the coordinator node shut down while the cluster was forming";
+        var members = akka.State.Members.Where(m => !m.UniqueAddress.Equals(akka.SelfUniqueAddress))
+            .Select(m => $"{string.Join("+", m.Roles)} at {m.Address.Host}:{m.Address.Port}").ToList();
+        return $"formation timed out after {settings.FormationTimeout.TotalSeconds:0}s: the cluster needs at least {settings.MinWorkers} worker, " +
+            $"{settings.MinPs} ps and {settings.MinDataShards} data node(s) before it starts; joined: {(members.Count == 0 ? "none" : string.Join(", ", members))}";
+    }
+
+    /// <summary>A run that ended before the coordinator actor could record it: summary.json says why.</summary>
+    private static ClusterRunResult Failed(CoordinatorSetup setup, DateTime started, string error)
+    {
+        setup.Log.WriteLine($"coordinator: run failed: {error}");
+        var summary = new RunSummary
+        {
+            Mode = setup.Mode,
+            Command = setup.Command,
+            StartedUtc = started,
+            FinishedUtc = DateTime.UtcNow,
+            Status = "failed",
+            Error = error,
+            Config = setup.Job.Describe(),
+            Cluster = new ClusterShape
+            {
+                Nodes = setup.Nodes,
+                Workers = setup.Workers,
+                PsShards = setup.PsShards,
+                DataShards = setup.DataShards,
+                Sync = SyncSpec.Format(setup.Options.Sync, setup.Options.Staleness),
+            },
+            Dataset = new DatasetInfo { Path = setup.Job.DataDir },
+        };
+        Directory.CreateDirectory(setup.Job.OutDir);
+        summary.Write(Path.Combine(setup.Job.OutDir, "summary.json"));
+        return new ClusterRunResult(summary, []);
     }
 
     private static (CoordinatorSetup, TaskCompletionSource<ClusterRunResult>) Setup(

@@ -4,20 +4,34 @@ using DinCluster.Cluster.Protocol;
 
 namespace DinCluster.Cluster.Hosting;
 
-/// <summary>`dincluster node`: one process, one node, until the cluster downs it or it is cancelled.</summary>
+/// <summary>
+/// `dincluster node`: one process, one node, for one job. It ends when the coordinator dismisses it
+/// at the end of the job, when the coordinator is gone (<see cref="CoordinatorWatch"/>), when it is
+/// downed, when it cannot join its seeds (akka.cluster.shutdown-after-unsuccessful-join-seed-nodes),
+/// or when it is cancelled (Ctrl-C, SIGTERM), leaving the cluster gracefully.
+/// </summary>
 public static class NodeHost
 {
-    /// <summary>Starts the node, returns 0 when it left the cluster (downed, or cancelled and left gracefully).</summary>
+    /// <summary>Runs the node until its ActorSystem terminates: 0 when it had joined the cluster, 1 when it never did.</summary>
     public static async Task<int> Run(NodeOptions options, TextWriter log, CancellationToken ct = default)
     {
         if (options.Roles.Contains(NodeRole.Coordinator))
             throw new ArgumentException("the coordinator runs with the job: use `dincluster train --seeds ...` (ClusterRunner.RunCoordinator)", nameof(options));
         var settings = Settings(options);
         var node = ClusterNode.Start(settings, options.Roles, null, TorchThreads(options));
+        var joined = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Akka.Cluster.Cluster.Get(node.System).RegisterOnMemberUp(() => joined.TrySetResult());
+        node.System.ActorOf(CoordinatorWatch.Props(), "coordinator-watch");
         log.WriteLine($"node {node.Address} up with roles {string.Join(", ", options.Roles.Select(RoleNames.Of))}; seeds {string.Join(", ", settings.Seeds)}");
         await using var registration = ct.Register(() => _ = CoordinatedShutdown.Get(node.System).Run(CoordinatedShutdown.ClrExitReason.Instance));
         await node.System.WhenTerminated;
-        return 0;
+        if (joined.Task.IsCompleted)
+        {
+            log.WriteLine($"node {node.Address} left the cluster");
+            return 0;
+        }
+        log.WriteLine($"node {node.Address} never joined the cluster (seeds {string.Join(", ", settings.Seeds)})");
+        return 1;
     }
 
     /// <summary>cluster-config for the node's deployment, with its address, seeds and roles; validated.</summary>

@@ -108,7 +108,7 @@ public static class AmazonImporter
         run.Report.Extra["negatives_sampled"] = sampler.Sampled;
         run.Report.Extra["users_without_negatives"] = sampler.UsersWithoutNegatives;
         run.Report.Extra["metadata_items"] = categoryOf.Count;
-        return run.Complete(builder.Users, pool.Length, poolCategories, builder.TrainUsers, builder.TestUsers, builder.Truncated, spill.Resplits);
+        return run.Complete(builder.Users, pool.Length, poolCategories, builder.TrainUsers, builder.TestUsers, builder.Truncated, spill.Loaded);
     }
 
     /// <summary>categories[-1][-1] (the 2014 files: a list of category paths), or category[-1] (the 2018 files: one flat path).</summary>

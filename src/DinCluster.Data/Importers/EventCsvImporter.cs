@@ -71,7 +71,7 @@ public static class EventCsvImporter
         run.Report.IdMapping = source.HashIds
             ? "user, item and category cells are strings: id = first 64 bits of MurmurHash3_x64_128 of the UTF-8 text (mmh3.hash64(s)[0])"
             : "ids are the integers of the input";
-        return run.Complete(builder.Users, items.Count, categories.Count, builder.TrainUsers, builder.TestUsers, builder.Truncated, spill.Resplits);
+        return run.Complete(builder.Users, items.Count, categories.Count, builder.TrainUsers, builder.TestUsers, builder.Truncated, spill.Loaded);
     }
 }
 

@@ -42,6 +42,7 @@ public sealed class ImportReport
     public double RowsPerSecond { get; set; }
     public double SamplesPerSecond { get; set; }
 
+    /// <summary>Per-user partitions pass 2 loaded (more than pass 1 wrote when some had to be re-split).</summary>
     public int Partitions { get; set; }
     public long MemoryBudgetBytes { get; set; }
 

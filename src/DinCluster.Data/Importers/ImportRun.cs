@@ -75,7 +75,7 @@ internal sealed class ImportRun : IDisposable
     }
 
     /// <summary>Closes the part files, fills in the counts and writes import.json.</summary>
-    public ImportReport Complete(long users, long items, long categories, long trainUsers, long testUsers, long truncated, int resplits)
+    public ImportReport Complete(long users, long items, long categories, long trainUsers, long testUsers, long truncated, int partitionsLoaded)
     {
         Train.Dispose();
         Test.Dispose();
@@ -86,7 +86,7 @@ internal sealed class ImportRun : IDisposable
         r.Items = items;
         r.Categories = categories;
         r.TruncatedHistories = truncated;
-        r.Partitions += resplits;
+        r.Partitions = partitionsLoaded;
         r.SkippedLines = Bad.Total;
         r.SkippedByReason = Bad.Snapshot();
         r.SkippedExamples = Bad.Examples;

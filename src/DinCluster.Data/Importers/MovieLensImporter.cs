@@ -79,6 +79,6 @@ public static class MovieLensImporter
         genres.Save(options.OutDir);
         run.Report.IdMapping = "user_id = userId, item_id = movieId; category_id = first genre, hashed (first 64 bits of MurmurHash3_x64_128 of the UTF-8 name), names in vocab/categories.tsv";
         run.Report.Extra["rating_threshold"] = threshold;
-        return run.Complete(builder.Users, items.Count, categories.Count, builder.TrainUsers, builder.TestUsers, builder.Truncated, spill.Resplits);
+        return run.Complete(builder.Users, items.Count, categories.Count, builder.TrainUsers, builder.TestUsers, builder.Truncated, spill.Loaded);
     }
 }

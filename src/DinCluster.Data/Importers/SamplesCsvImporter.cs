@@ -67,7 +67,7 @@ public static class SamplesCsvImporter
         var splitter = new Splitter(run, timestamp is not null);
         foreach (var chunk in spill.Drain()) splitter.Write(chunk);
         run.Report.IdMapping = "ids are the integers of the input";
-        return run.Complete(splitter.Users, items.Count, categories.Count, splitter.TrainUsers, splitter.TestUsers, splitter.Truncated, spill.Resplits);
+        return run.Complete(splitter.Users, items.Count, categories.Count, splitter.TrainUsers, splitter.TestUsers, splitter.Truncated, spill.Loaded);
     }
 
     /// <summary>A sample on disk: this header, then HistLength item ids and HistLength category ids.</summary>

@@ -37,8 +37,8 @@ internal sealed class UserSpill<T> : IDisposable where T : unmanaged, ISpillReco
     public long Records { get; private set; }
     public int Partitions => _files.Length;
 
-    /// <summary>Most partitions created by re-splitting (for import.json: how skewed the estimate was).</summary>
-    public int Resplits { get; private set; }
+    /// <summary>Partitions loaded by <see cref="Drain"/>: the initial ones, less those re-split, plus their parts.</summary>
+    public int Loaded { get; private set; }
 
     public UserSpill(string dir, int partitions, long maxPartitionBytes)
     {
@@ -88,11 +88,11 @@ internal sealed class UserSpill<T> : IDisposable where T : unmanaged, ISpillReco
             {
                 var parts = PartitionsFor(size * 2, MaxPartitionBytes);   // twice as many as needed: hashes are uneven
                 var subPaths = Resplit(path, level + 1, parts);
-                Resplits += parts;
                 for (var i = subPaths.Count - 1; i >= 0; i--) work.Push((subPaths[i], level + 1));
                 continue;
             }
             Load(path, size, chunk);
+            Loaded++;
             File.Delete(path);
             if (chunk.Count > 0) yield return chunk;
         }

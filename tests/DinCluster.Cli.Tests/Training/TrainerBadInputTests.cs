@@ -174,9 +174,11 @@ public sealed class TrainerBadInputTests(ITestOutputHelper output) : IDisposable
         if (skippedRows > 0) expectedRows[reason] = skippedRows;
         Assert.Equal(expectedRows, s.BadInput.SkippedRows);
         Assert.Equal(GoodRows, epoch.SamplesConsumed);
-        // a refused file's rows are outside the epoch's ledger: expected counts the readable files only
+        // a refused file's rows (as far as its footer tells them) are expected and skipped
+        Assert.Equal(skippedRows, epoch.SamplesSkipped);
         Assert.Equal(epoch.SamplesExpected, epoch.SamplesConsumed + epoch.SamplesSkipped);
-        Assert.Equal(GoodRows, s.Dataset.TrainSamples);
+        Assert.True(epoch.LedgerExact);
+        Assert.Equal(GoodRows + skippedRows, s.Dataset.TrainSamples);
     }
 
     private BadInputException RunFail(FeatureSchema schema, string message, bool exact = true)

@@ -46,9 +46,17 @@ internal static class TensorData
 
     public static double[] ToDoubles(Tensor t)
     {
+        if (t.numel() == 0) return [];
         using var scope = NewDisposeScope();
         var src = t.to(ScalarType.Float64).contiguous();
         return MemoryMarshal.Cast<byte, double>(src.bytes).ToArray();
+    }
+
+    public static long[] ToLongs(Tensor t)
+    {
+        if (t.numel() == 0) return [];
+        using var scope = NewDisposeScope();
+        return MemoryMarshal.Cast<byte, long>(t.to(ScalarType.Int64).contiguous().bytes).ToArray();
     }
 
     /// <summary>Overwrites <paramref name="target"/> in place (autograd off), converting to its dtype.</summary>

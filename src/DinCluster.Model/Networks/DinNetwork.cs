@@ -92,7 +92,7 @@ public sealed class DinNetwork : nn.Module
         CheckInputs(batch, index, rows);
         using var scope = NewDisposeScope();
         zero_grad();
-        var inputs = BatchInputs.Build(batch, index, Schema, _dtype);
+        var inputs = BuildInputs(batch, index);
         var leaves = RowTensors(index, rows, requiresGrad: true);
         var logits = Logits(inputs, leaves, training: true);
         var loss = nn.functional.binary_cross_entropy_with_logits(logits, inputs.Labels);
@@ -121,7 +121,7 @@ public sealed class DinNetwork : nn.Module
         CheckInputs(batch, index, rows);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var inputs = BatchInputs.Build(batch, index, Schema, _dtype);
+        var inputs = BuildInputs(batch, index);
         var logits = Logits(inputs, RowTensors(index, rows, requiresGrad: false), training: false);
         var loss = nn.functional.binary_cross_entropy_with_logits(logits, inputs.Labels);
         return new Evaluation((float)loss.ToDouble(), TensorData.ToFloats(logits.sigmoid()));
@@ -146,6 +146,9 @@ public sealed class DinNetwork : nn.Module
 
     internal ScalarType DType => _dtype;
 
+    internal BatchInputs BuildInputs(Batch batch, BatchIndex index) =>
+        BatchInputs.Build(batch, index, Schema, _dtype, withGrid: _attention is not null && Settings.AttentionSoftmax);
+
     /// <summary>The pulled rows as [U_t, dim] tensors in the model's dtype.</summary>
     internal Tensor[] RowTensors(BatchIndex index, float[][] rows, bool requiresGrad)
     {
@@ -163,10 +166,10 @@ public sealed class DinNetwork : nn.Module
     {
         Tensor Embed(int sparse) => rows[_sparseTable[sparse]].index_select(0, inputs.SparseSlots[sparse]);
         Tensor Keys(int varLen) => rows[_varLenTable[varLen]].index_select(0, inputs.VarLen[varLen].Slots);
-        static Tensor Concat(List<Tensor> parts) => parts.Count == 1 ? parts[0] : cat(parts, 1);
 
         var count = inputs.Count;
-        var q = Concat(_pairs.Select(p => Embed(p.Sparse)).ToList());
+        var queryParts = _pairs.Select(p => Embed(p.Sparse)).ToList();
+        var q = AttentionPooling.Concat(queryParts);
         // Paired histories have equal lengths per sample, so the first pair's positions serve all.
         var history = inputs.VarLen[_pairs[0].VarLen];
         Tensor v;
@@ -176,16 +179,16 @@ public sealed class DinNetwork : nn.Module
         }
         else
         {
-            var keys = Concat(_pairs.Select(p => Keys(p.VarLen)).ToList());
+            var keyParts = _pairs.Select(p => Keys(p.VarLen)).ToList();
             if (_attention is null)
             {
-                v = AttentionPooling.SumPool(keys, history, count);
+                v = AttentionPooling.SumPool(keyParts, history, count);
             }
             else
             {
-                var scores = AttentionPooling.Scores(_attention, q, keys, history, training);
+                var scores = AttentionPooling.Scores(_attention, q, queryParts, keyParts, history, training);
                 if (Settings.AttentionSoftmax) scores = AttentionPooling.MaskedSoftmax(scores, history, count);
-                v = AttentionPooling.Pool(scores, keys, history, count);
+                v = AttentionPooling.Pool(scores, keyParts, history, count);
             }
         }
 

@@ -23,61 +23,64 @@ internal sealed class BatchInputs
     public required Tensor[] Dense { get; init; }
     public required Tensor Labels { get; init; }
 
-    public static BatchInputs Build(Batch batch, BatchIndex index, FeatureSchema schema, ScalarType dtype)
+    /// <param name="withGrid">Build GridPosition too (only the masked softmax needs it).</param>
+    public static BatchInputs Build(Batch batch, BatchIndex index, FeatureSchema schema, ScalarType dtype, bool withGrid)
     {
+        // Paired histories have equal lengths: they share one Segment (and grid).
+        var shared = new Dictionary<string, VarLenInputs>(StringComparer.Ordinal);
+        var pairHistories = schema.HistoryPairs.Select(p => p.History).ToHashSet(StringComparer.Ordinal);
         var varLen = new VarLenInputs[schema.VarLen.Count];
         for (var v = 0; v < varLen.Length; v++)
-            varLen[v] = VarLenInputs.Build(batch.Lengths[v], index.VarLenSlots[v]);
+        {
+            var key = pairHistories.Contains(schema.VarLen[v].Name) ? "pairs" : schema.VarLen[v].Name;
+            var slots = TensorData.FromInts(index.VarLenSlots[v]);
+            varLen[v] = shared.TryGetValue(key, out var first)
+                ? first with { Slots = slots }
+                : shared[key] = VarLenInputs.Build(batch.Lengths[v], slots, withGrid);
+        }
         return new BatchInputs
         {
             Count = batch.Count,
-            SparseSlots = index.SparseSlots.Select(s => TensorData.FromLongs(ToLongs(s))).ToArray(),
+            SparseSlots = index.SparseSlots.Select(TensorData.FromInts).ToArray(),
             VarLen = varLen,
             Dense = schema.Dense.Select((d, f) => TensorData.FromFloats(batch.Dense[f], [batch.Count, d.Dimension], dtype)).ToArray(),
             Labels = TensorData.FromFloats(batch.Labels, [batch.Count], dtype),
         };
     }
-
-    private static long[] ToLongs(int[] values)
-    {
-        var longs = new long[values.Length];
-        for (var i = 0; i < values.Length; i++) longs[i] = values[i];
-        return longs;
-    }
 }
 
 /// <summary>One varlen feature of a batch, packed; see <see cref="BatchInputs"/>.</summary>
-internal sealed class VarLenInputs
+internal sealed record VarLenInputs
 {
     /// <summary>Valid positions in the batch (sum of lengths).</summary>
     public required int Positions { get; init; }
     public required int Width { get; init; }
     public required Tensor Slots { get; init; }
     public required Tensor Segment { get; init; }
-    public required Tensor GridPosition { get; init; }
+    public required Tensor? GridPosition { get; init; }
 
-    public static VarLenInputs Build(int[] lengths, int[] slots)
+    public static VarLenInputs Build(int[] lengths, Tensor slots, bool withGrid)
     {
-        var segment = new long[slots.Length];
-        var grid = new long[slots.Length];
+        var positions = (int)slots.shape[0];
+        var segment = new long[positions];
+        var grid = withGrid ? new long[positions] : null;
         var width = 0;
         foreach (var l in lengths) width = Math.Max(width, l);
         var n = 0;
         for (var b = 0; b < lengths.Length; b++)
-            for (var t = 0; t < lengths[b]; t++, n++)
-            {
-                segment[n] = b;
-                grid[n] = (long)b * width + t;
-            }
-        var longSlots = new long[slots.Length];
-        for (var i = 0; i < slots.Length; i++) longSlots[i] = slots[i];
+        {
+            segment.AsSpan(n, lengths[b]).Fill(b);
+            if (grid is not null)
+                for (var t = 0; t < lengths[b]; t++) grid[n + t] = (long)b * width + t;
+            n += lengths[b];
+        }
         return new VarLenInputs
         {
-            Positions = slots.Length,
+            Positions = positions,
             Width = width,
-            Slots = TensorData.FromLongs(longSlots),
+            Slots = slots,
             Segment = TensorData.FromLongs(segment),
-            GridPosition = TensorData.FromLongs(grid),
+            GridPosition = grid is null ? null : TensorData.FromLongs(grid),
         };
     }
 }

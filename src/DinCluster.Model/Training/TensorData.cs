@@ -24,7 +24,22 @@ internal static class TensorData
         return t;
     }
 
-    public static Tensor FromLongs(long[] values) => tensor(values, ScalarType.Int64);
+    public static Tensor FromLongs(ReadOnlySpan<long> values)
+    {
+        var t = empty([values.Length], ScalarType.Int64);
+        if (values.Length > 0) values.CopyTo(MemoryMarshal.Cast<byte, long>(t.bytes));
+        return t;
+    }
+
+    /// <summary>An int64 index tensor from int slots (index_select wants int64).</summary>
+    public static Tensor FromInts(int[] values)
+    {
+        var t = empty([values.Length], ScalarType.Int64);
+        if (values.Length == 0) return t;
+        var target = MemoryMarshal.Cast<byte, long>(t.bytes);
+        for (var i = 0; i < values.Length; i++) target[i] = values[i];
+        return t;
+    }
 
     /// <summary>Writes the values of <paramref name="t"/> (any float dtype, any layout) into <paramref name="destination"/> as float32.</summary>
     public static void CopyTo(Tensor t, Span<float> destination)

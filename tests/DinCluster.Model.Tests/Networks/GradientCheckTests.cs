@@ -59,7 +59,7 @@ public sealed class GradientCheckTests(ITestOutputHelper output)
         var step = net.TrainStep(batch, index, rows);
 
         using var scope = NewDisposeScope();
-        var inputs = BatchInputs.Build(batch, index, schema, ScalarType.Float64);
+        var inputs = net.BuildInputs(batch, index);
         var leaves = net.RowTensors(index, rows, requiresGrad: false);
         double Loss()
         {

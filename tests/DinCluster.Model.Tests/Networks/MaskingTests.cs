@@ -41,7 +41,7 @@ public sealed class MaskingTests(ITestOutputHelper output)
         var rows = TestData.Rows(Schema, index, seed);
 
         using var scope = NewDisposeScope();
-        var inputs = BatchInputs.Build(batch, index, Schema, ScalarType.Float64);
+        var inputs = net.BuildInputs(batch, index);
         var leaves = net.RowTensors(index, rows, requiresGrad: false);
         var packed = TensorData.ToDoubles(net.Logits(inputs, leaves, training: true));
         // Wider than the batch needs, garbage of large magnitude in every padded slot.

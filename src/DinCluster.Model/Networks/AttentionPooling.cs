@@ -6,55 +6,35 @@ namespace DinCluster.Model.Networks;
 
 /// <summary>
 /// The activation unit and the pooling of DIN over packed (valid-only) history positions.
-/// <para>
 /// The unit's first layer reads [q, k, q - k, q * k]; with W = [Wq | Wk | Wd | Wp] that is
 /// (Wq + Wd) q + (Wk - Wd) k + Wp (q * k), so the q part is computed once per sample and only
 /// the k and q * k parts once per position. No padded [B, T] grid is ever multiplied.
-/// </para>
-/// <para>
-/// Queries and keys stay split by history pair (q = [q_0 | q_1 ...], k = [k_0 | k_1 ...]) and each
-/// weight block is cut to match: concatenating the gathered keys would hand their gradients back to
-/// the gathers as strided slices, and libtorch's index_add (the gathers' backward) is many times
-/// slower on those than on contiguous rows.
-/// </para>
 /// </summary>
 internal static class AttentionPooling
 {
-    /// <summary>Scores a_t [N] for q [B, E] (= its parts concatenated) and the key parts [N, d_p].</summary>
-    public static Tensor Scores(Mlp unit, Tensor q, IReadOnlyList<Tensor> queryParts, IReadOnlyList<Tensor> keyParts, VarLenInputs history, bool training)
+    /// <summary>Scores a_t [N] for q [B, E] and packed keys [N, E].</summary>
+    public static Tensor Scores(Mlp unit, Tensor q, Tensor keys, VarLenInputs history, bool training)
     {
         var e = q.shape[1];
         var first = unit.First;
         var w = first.Weight;
-        Tensor Block(int block, long offset, long width) => w.narrow(1, block * e + offset, width);
-
-        var s0 = nn.functional.linear(q, Block(0, 0, e) + Block(2, 0, e), first.Bias)   // [B, H]
-            .index_select(0, history.Segment);                                         // [N, H]
-        long o = 0;
-        for (var p = 0; p < keyParts.Count; p++)
-        {
-            var k = keyParts[p];
-            var d = k.shape[1];
-            var qAtPosition = queryParts[p].index_select(0, history.Segment);            // [N, d]
-            s0 = s0.addmm(k, (Block(1, o, d) - Block(2, o, d)).t())
-                .addmm(qAtPosition * k, Block(3, o, d).t());
-            o += d;
-        }
+        var wq = w.narrow(1, 0, e);
+        var wk = w.narrow(1, e, e);
+        var wd = w.narrow(1, 2 * e, e);
+        var wp = w.narrow(1, 3 * e, e);
+        var perSample = nn.functional.linear(q, wq + wd, first.Bias)                  // [B, H]
+            .index_select(0, history.Segment);                                        // [N, H]
+        // One GEMM with K = 2E is faster than two with K = E, the copy into [k, q * k] included.
+        var perPosition = cat([keys, q.index_select(0, history.Segment) * keys], 1);  // [N, 2E]
+        var s0 = perSample.addmm(perPosition, cat([wk - wd, wp], 1).t());
         return unit.FromFirstPreActivation(s0, training).view(-1);
     }
 
-    /// <summary>v [B, E] = sum over each sample's valid positions of weight_t * k_t, over the key parts.</summary>
-    public static Tensor Pool(Tensor weights, IReadOnlyList<Tensor> keyParts, VarLenInputs history, int count)
-    {
-        var w = weights.unsqueeze(1);
-        return Concat(keyParts.Select(k => SumPool(k * w, history, count)).ToList());
-    }
+    /// <summary>v [B, E] = sum over each sample's valid positions of weight_t * k_t.</summary>
+    public static Tensor Pool(Tensor weights, Tensor keys, VarLenInputs history, int count) =>
+        SumPool(keys * weights.unsqueeze(1), history, count);
 
-    /// <summary>v [B, E] = sum of each sample's keys, over the key parts (the base preset).</summary>
-    public static Tensor SumPool(IReadOnlyList<Tensor> keyParts, VarLenInputs history, int count) =>
-        Concat(keyParts.Select(k => SumPool(k, history, count)).ToList());
-
-    /// <summary>[B, d] = sum of each sample's rows of <paramref name="values"/> [N, d].</summary>
+    /// <summary>[B, d] = sum of each sample's rows of <paramref name="values"/> [N, d] (the base preset's pooling too).</summary>
     public static Tensor SumPool(Tensor values, VarLenInputs history, int count) =>
         zeros([count, values.shape[1]], values.dtype).index_add(0, history.Segment, values, 1);
 
@@ -72,6 +52,4 @@ internal static class AttentionPooling
             .softmax(1);
         return grid.view(-1).index_select(0, positions);
     }
-
-    public static Tensor Concat(IReadOnlyList<Tensor> parts) => parts.Count == 1 ? parts[0] : cat(parts.ToList(), 1);
 }

@@ -42,10 +42,11 @@ public sealed class MaskingTests(ITestOutputHelper output)
 
         using var scope = NewDisposeScope();
         var inputs = net.BuildInputs(batch, index);
-        var leaves = net.RowTensors(index, rows, requiresGrad: false);
-        var packed = TensorData.ToDoubles(net.Logits(inputs, leaves, training: true));
+        var groups = net.RowTensors(inputs, rows, requiresGrad: false);
+        var packed = TensorData.ToDoubles(net.Logits(inputs, groups, training: true));
+        var tables = Enumerable.Range(0, Schema.Tables.Count).Select(t => net.TableRows(inputs, groups, t)).ToArray();
         // Wider than the batch needs, garbage of large magnitude in every padded slot.
-        var reference = TensorData.ToDoubles(ReferenceLogits(net, batch, index, leaves, width: Lengths.Max() + 3, garbage: 1e3, seed));
+        var reference = TensorData.ToDoubles(ReferenceLogits(net, batch, index, tables, width: Lengths.Max() + 3, garbage: 1e3, seed));
 
         for (var i = 0; i < batch.Count; i++)
             Assert.True(Math.Abs(packed[i] - reference[i]) < 1e-9, $"sample {i} (length {Lengths[i]}): packed {packed[i]:R}, padded reference {reference[i]:R}");

@@ -112,4 +112,15 @@ internal static class TestData
     /// <summary>Rows from a function of (table, id).</summary>
     public static float[][] Rows(FeatureSchema schema, BatchIndex index, Func<int, long, float[]> row) =>
         Enumerable.Range(0, schema.Tables.Count).Select(t => index.UniqueIds[t].SelectMany(id => row(t, id)).ToArray()).ToArray();
+
+    /// <summary>Tables of three widths, the paired ones differing (item 4, category 3): several row groups, no interleaved pair gather.</summary>
+    public static FeatureSchema MixedWidths() => new(
+        [
+            new SparseFeat("user_id", "user", 5),
+            new SparseFeat("item_id", "item", 4),
+            new SparseFeat("category_id", "category", 3),
+            new VarLenSparseFeat("hist_item_id", "item", 6),
+            new VarLenSparseFeat("hist_category_id", "category", 6),
+        ],
+        [new HistoryPair("item_id", "hist_item_id"), new HistoryPair("category_id", "hist_category_id")]);
 }

@@ -146,8 +146,6 @@ public sealed class DinNetwork : nn.Module
     /// <summary>The parameter tensors in <see cref="DenseLayout"/> order (for the gradient check).</summary>
     internal IReadOnlyList<Parameter> DenseParameters => _dense;
 
-    internal ScalarType DType => _dtype;
-
     internal BatchInputs BuildInputs(Batch batch, BatchIndex index) =>
         BatchInputs.Build(batch, index, Schema, _groups, _dtype, withGrid: _attention is not null && Settings.AttentionSoftmax);
 

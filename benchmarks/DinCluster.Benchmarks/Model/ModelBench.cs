@@ -42,7 +42,7 @@ public static class ModelBench
 {
     private const int DistinctBatches = 8;
     private const int WarmupSteps = 5;
-    private const int Rounds = 5;
+    private const int Rounds = 10;
 
     /// <param name="threads">libtorch intra-op threads; default (and the figure to quote) Environment.ProcessorCount.</param>
     public static ModelBenchResult Run(int batch = 256, ModelPreset preset = ModelPreset.Din, int steps = 50, int seed = 1, TextWriter? log = null, int? threads = null)

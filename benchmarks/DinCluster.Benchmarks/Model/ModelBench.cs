@@ -44,6 +44,7 @@ public static class ModelBench
     private const int WarmupSteps = 5;
     private const int Rounds = 10;
 
+    /// <summary>Runs the benchmark; sets libtorch's (process-wide) thread count and leaves it set.</summary>
     /// <param name="threads">libtorch intra-op threads; default (and the figure to quote) Environment.ProcessorCount.</param>
     public static ModelBenchResult Run(int batch = 256, ModelPreset preset = ModelPreset.Din, int steps = 50, int seed = 1, TextWriter? log = null, int? threads = null)
     {

@@ -22,7 +22,7 @@ internal static class AttentionPooling
         var wk = w.narrow(1, e, e);
         var wd = w.narrow(1, 2 * e, e);
         var wp = w.narrow(1, 3 * e, e);
-        var perSample = nn.functional.linear(q, wq + wd, first.Bias)                  // [B, H]
+        var perSample = nn.functional.linear(q, wq.add(wd, Scalars.One), first.Bias)                  // [B, H]
             .index_select(0, history.Segment);                                        // [N, H]
         // One GEMM with K = 2E is faster than two with K = E, the copy into [k, q * k] included.
         var perPosition = cat([keys, q.index_select(0, history.Segment) * keys], 1);  // [N, 2E]
@@ -36,7 +36,7 @@ internal static class AttentionPooling
 
     /// <summary>[B, d] = sum of each sample's rows of <paramref name="values"/> [N, d] (the base preset's pooling too).</summary>
     public static Tensor SumPool(Tensor values, VarLenInputs history, int count) =>
-        zeros([count, values.shape[1]], values.dtype).index_add(0, history.Segment, values, 1);
+        zeros([count, values.shape[1]], values.dtype).index_add(0, history.Segment, values, Scalars.One);
 
     /// <summary>
     /// Softmax of the scores over each sample's valid positions. The scores are laid on the
@@ -46,7 +46,7 @@ internal static class AttentionPooling
     public static Tensor MaskedSoftmax(Tensor scores, VarLenInputs history, int count)
     {
         var positions = history.GridPosition ?? throw new InvalidOperationException("the batch inputs were built without grid positions");
-        var grid = full([count * (long)history.Width], -1e9, scores.dtype)
+        var grid = full([count * (long)history.Width], Scalars.MaskFill, scores.dtype)
             .index_copy(0, positions, scores)
             .view(count, history.Width)
             .softmax(1);

@@ -45,6 +45,7 @@ public static class Program
             return args[0] switch
             {
                 "generate" => GenerateCommand.Run(rest),
+                "import" => ImportCommand.Run(rest),
                 "train" => TrainCommand.Run(rest),
                 "evaluate" => EvaluateCommand.Run(rest),
                 "export" => ExportCommand.Run(rest),
@@ -69,6 +70,7 @@ public static class Program
     {
         "train" => TrainCommand.Help,
         "generate" => GenerateCommand.Help,
+        "import" => ImportCommand.Help,
         "evaluate" => EvaluateCommand.Help,
         "export" => ExportCommand.Help,
         "bench" => BenchCommand.Help,

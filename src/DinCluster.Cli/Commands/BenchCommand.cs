@@ -1,4 +1,7 @@
 using DinCluster.Benchmarks.Data;
+using DinCluster.Benchmarks.Model;
+using DinCluster.Benchmarks.ParameterServer;
+using DinCluster.Model.Networks;
 
 namespace DinCluster.Cli.Commands;
 
@@ -6,14 +9,45 @@ namespace DinCluster.Cli.Commands;
 public static class BenchCommand
 {
     public const string Help = """
+        dincluster bench model [--batch B --preset din|base --steps N --threads T]
+                                              fused train-step samples/s and its useful FLOP rate as a
+                                              ratio of libtorch's sgemm rate on this machine
+        dincluster bench ps [--rows N --dim D]  PS shard: Adagrad row updates/s (Zipf ids), resident
+                                              bytes vs rows x dim x 4 x (1 + slots), pull ns/id
         dincluster bench data [--samples N]   Parquet -> Batch decode rate on one thread (histories ~20 ids)
         """;
 
     public static int Run(CliArgs args)
     {
-        var suite = args.Positional.FirstOrDefault() ?? throw new CliException("which benchmark? data");
+        var suite = args.Positional.FirstOrDefault() ?? throw new CliException("which benchmark? model, ps, data");
         switch (suite)
         {
+            case "model":
+            {
+                var batch = args.Int("batch", 256);
+                var preset = args.Get("preset", "din") switch
+                {
+                    "din" => ModelPreset.Din,
+                    "base" => ModelPreset.Base,
+                    var p => throw new CliException($"--preset is set to '{p}', must be din or base"),
+                };
+                var steps = args.Int("steps", 100);
+                var threads = args.Int("threads", Environment.ProcessorCount);
+                args.RejectUnknown();
+                var r = ModelBench.Run(batch, preset, steps, seed: 1, log: Console.Out, threads: threads);
+                Console.WriteLine($"bench model: preset {preset.ToString().ToLowerInvariant()}, batch {batch}, {threads} thread(s): {r.Summary}");
+                return 0;
+            }
+            case "ps":
+            {
+                var rows = args.Long("rows", 10_000_000);
+                var dim = args.Int("dim", 64);
+                args.RejectUnknown();
+                var r = PsBench.Run(rows, dim, Console.Out);
+                Console.WriteLine($"bench ps: {r.Rows:N0} rows x {r.Dim}: Adagrad updates {r.UpdateRowsPerSecond:N0} rows/s (Zipf ids, one thread); "
+                    + $"resident {r.ResidentRatio:F2} x payload, GC heap {r.GcHeapRatio:F2} x; pull {r.PullNanosPerId:F0} ns/id; fill {r.FillRowsPerSecond:N0} rows/s");
+                return 0;
+            }
             case "data":
             {
                 var samples = args.Int("samples", 400_000);

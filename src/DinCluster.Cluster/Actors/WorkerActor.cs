@@ -168,6 +168,10 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
             if (_next is not null) (_current, _next) = (_next, null);
             else if (CanTakeBatch() && _queue.TryDequeue(out var item)) _current = StartPull(item.Shard, item.Batch);
         }
+        // Dense weights are fetched when a batch becomes current, i.e. after this worker's previous
+        // gradients were applied: a prefetched copy would miss them, and a dense step computed on
+        // weights one update old measurably slows learning (unlike stale embedding rows).
+        if (_current is { DenseRequested: false } d) RequestDense(d);
         if (_current is { Phase: Phase.Pulling } c && c.Pull.IsComplete && c.Dense is not null) c.Phase = Phase.Ready;
         if (_current is { Phase: Phase.Ready } r && GateOpen())
         {
@@ -203,9 +207,14 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         foreach (var (ps, request) in plan.Requests) _start.PsShards[ps].Tell(request);
         var denseRequest = plan.NextRequestId;
         _nextRequest = denseRequest + 1;
-        _start.Dense.Tell(new GetDenseWeights(denseRequest));
         _waitingSent = false;
         return new Work(shard, batch, index, plan, denseRequest, Sync == SyncMode.Bsp ? _bspStep!.Value : _clock);
+    }
+
+    private void RequestDense(Work work)
+    {
+        work.DenseRequested = true;
+        _start.Dense.Tell(new GetDenseWeights(work.DenseRequest));
     }
 
     private void PushResults(StepRunner.TrainStepDone m)
@@ -288,6 +297,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         public long DenseRequest { get; } = denseRequest;
         public long Step { get; } = step;
         public float[]? Dense { get; set; }
+        public bool DenseRequested { get; set; }
         public Phase Phase { get; set; } = Phase.Pulling;
         public int PendingAcks { get; set; }
         public double Loss { get; set; }

@@ -32,8 +32,11 @@ public sealed class LocalTrainer(TrainJob job, TextWriter log)
         Directory.CreateDirectory(job.OutDir);
         TorchThreads.Configure(job.TorchThreads > 0 ? job.TorchThreads : Environment.ProcessorCount);
         var schema = job.Schema;
+        // Bad input is reported once per row: refused files (inventory), the first epoch's pass
+        // over the training files, and the first test evaluation. Later passes skip the same rows
+        // again into counts of their own, which give each epoch's ledger.
         var badInput = new BadInputCounts();
-        var reader = new BehaviourLogReader(schema, job.OnBadInput, badInput);
+        var inventoryReader = new BehaviourLogReader(schema, job.OnBadInput, badInput);
 
         var summary = new RunSummary
         {
@@ -46,7 +49,11 @@ public sealed class LocalTrainer(TrainJob job, TextWriter log)
         var summaryPath = Path.Combine(job.OutDir, "summary.json");
         try
         {
-            var units = Inventory(reader, job.TrainFiles(), out var trainSamples);
+            var units = Inventory(inventoryReader, job.TrainFiles(), out var readableSamples);
+            var refusedSamples = badInput.TotalSkippedRows;
+            var trainSamples = readableSamples + refusedSamples;
+            if (units.Count == 0)
+                throw new InvalidDataException($"no training data: every file in {job.TrainDir} was refused ({badInput})");
             var testFiles = job.TestFiles();
             summary.Dataset = new DatasetInfo
             {
@@ -72,7 +79,8 @@ public sealed class LocalTrainer(TrainJob job, TextWriter log)
                 var epochClock = Stopwatch.StartNew();
                 var order = units.ToArray();
                 new Random(unchecked((int)job.Seed * 7919 + epoch)).Shuffle(order);
-                var skippedBefore = badInput.TotalSkippedRows;
+                var epochBadInput = new BadInputCounts();
+                var reader = new BehaviourLogReader(schema, job.OnBadInput, epochBadInput);
                 long epochSamples = 0, epochSteps = 0;
                 double lossSum = 0, windowLoss = 0;
                 long windowSamples = 0;
@@ -110,14 +118,18 @@ public sealed class LocalTrainer(TrainJob job, TextWriter log)
                     }
                 }
                 var trainSeconds = epochClock.Elapsed.TotalSeconds;
-                var test = Evaluator.Run(network, tables, reader, testFiles, job.EvalBatchSize);
+                if (epoch == 1) badInput.Merge(epochBadInput);
+                var testBadInput = new BadInputCounts();
+                var test = Evaluator.Run(network, tables, new BehaviourLogReader(schema, job.OnBadInput, testBadInput), testFiles, job.EvalBatchSize);
+                if (epoch == 1) badInput.Merge(testBadInput);
+                var skipped = epochBadInput.TotalSkippedRows + refusedSamples;
                 var record = new EpochRecord
                 {
                     Epoch = epoch,
                     SamplesExpected = trainSamples,
                     SamplesConsumed = epochSamples,
-                    SamplesSkipped = badInput.TotalSkippedRows - skippedBefore,
-                    LedgerExact = epochSamples + (badInput.TotalSkippedRows - skippedBefore) == trainSamples && !StepLimitReached(step),
+                    SamplesSkipped = skipped,
+                    LedgerExact = epochSamples + skipped == trainSamples && !StepLimitReached(step),
                     Steps = epochSteps,
                     TrainLoss = epochSamples > 0 ? lossSum / epochSamples : double.NaN,
                     Seconds = trainSeconds,
@@ -176,7 +188,7 @@ public sealed class LocalTrainer(TrainJob job, TextWriter log)
         };
     }
 
-    /// <summary>Every readable row group of the training files, with its row count.</summary>
+    /// <summary>Every readable row group of the training files, with its row count; refused files are counted by the reader.</summary>
     internal static List<TrainUnit> Inventory(BehaviourLogReader reader, IReadOnlyList<string> files, out long samples)
     {
         var units = new List<TrainUnit>();

@@ -10,7 +10,7 @@ internal sealed class PRelu : ChannelActivation
 
     public PRelu(int channels, ScalarType dtype) : base("prelu")
     {
-        Alpha = new Parameter(full(channels, 0.25, dtype));
+        Alpha = new Parameter(full(channels, Scalars.PReluInit, dtype));
         register_parameter("alpha", Alpha);
     }
 

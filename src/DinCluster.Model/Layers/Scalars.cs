@@ -16,6 +16,7 @@ internal static class Scalars
     public static readonly Scalar DiceEpsilon = Dice.Epsilon.ToScalar();
     public static readonly Scalar DiceMomentum = Dice.Momentum.ToScalar();
     public static readonly Scalar DiceKeep = (1 - Dice.Momentum).ToScalar();
+    public static readonly Scalar PReluInit = 0.25.ToScalar();
     /// <summary>Fill of padded positions before a masked softmax: exp gives exactly 0.</summary>
     public static readonly Scalar MaskFill = (-1e9).ToScalar();
 }

@@ -33,8 +33,7 @@ public sealed class DinNetwork : nn.Module
     private readonly (int Sparse, int VarLen)[] _pairs;
     private readonly int[] _otherSparse;
     private readonly int[] _otherVarLen;
-    private readonly int[] _sparseTable;
-    private readonly int[] _varLenTable;
+    private readonly RowGroups _groups;
     private readonly Parameter[] _dense;
     private readonly Tensor[] _buffers;
 
@@ -62,8 +61,7 @@ public sealed class DinNetwork : nn.Module
         _pairs = schema.HistoryPairs.Select(p => (schema.SparseIndex(p.Query), schema.VarLenIndex(p.History))).ToArray();
         _otherSparse = schema.OtherSparse.Select(s => schema.SparseIndex(s.Name)).ToArray();
         _otherVarLen = schema.OtherVarLen.Select(v => schema.VarLenIndex(v.Name)).ToArray();
-        _sparseTable = schema.Sparse.Select(s => schema.TableIndex(s.Table)).ToArray();
-        _varLenTable = schema.VarLen.Select(v => schema.TableIndex(v.Table)).ToArray();
+        _groups = new RowGroups(schema);
 
         var random = new InitRandom(settings.Seed);
         if (settings.Preset == ModelPreset.Din)
@@ -92,8 +90,8 @@ public sealed class DinNetwork : nn.Module
         CheckInputs(batch, index, rows);
         using var scope = NewDisposeScope();
         zero_grad();
-        var inputs = BatchInputs.Build(batch, index, Schema, _dtype);
-        var leaves = RowTensors(index, rows, requiresGrad: true);
+        var inputs = BuildInputs(batch, index);
+        var leaves = RowTensors(inputs, rows, requiresGrad: true);
         var logits = Logits(inputs, leaves, training: true);
         var loss = nn.functional.binary_cross_entropy_with_logits(logits, inputs.Labels);
         loss.backward();
@@ -105,9 +103,13 @@ public sealed class DinNetwork : nn.Module
             // An unused parameter (no history in the whole batch) has no gradient: it stays 0.
             if (_dense[i].grad is { } g) TensorData.CopyTo(g, denseGradient.AsSpan(slot.Offset, slot.Count));
         }
+        var gradients = leaves.Select(l => l.grad).ToArray();
         var rowGradients = new float[rows.Length][];
         for (var t = 0; t < rows.Length; t++)
-            rowGradients[t] = leaves[t].grad is { } g ? TensorData.ToFloats(g) : new float[rows[t].Length];
+        {
+            rowGradients[t] = GC.AllocateUninitializedArray<float>(rows[t].Length);
+            TensorData.CopyTo(TableRows(inputs, gradients, t), rowGradients[t]);
+        }
         return new TrainStepResult(
             (float)loss.ToDouble(),
             TensorData.ToFloats(logits.detach().sigmoid()),
@@ -121,8 +123,8 @@ public sealed class DinNetwork : nn.Module
         CheckInputs(batch, index, rows);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var inputs = BatchInputs.Build(batch, index, Schema, _dtype);
-        var logits = Logits(inputs, RowTensors(index, rows, requiresGrad: false), training: false);
+        var inputs = BuildInputs(batch, index);
+        var logits = Logits(inputs, RowTensors(inputs, rows, requiresGrad: false), training: false);
         var loss = nn.functional.binary_cross_entropy_with_logits(logits, inputs.Labels);
         return new Evaluation((float)loss.ToDouble(), TensorData.ToFloats(logits.sigmoid()));
     }
@@ -144,31 +146,53 @@ public sealed class DinNetwork : nn.Module
     /// <summary>The parameter tensors in <see cref="DenseLayout"/> order (for the gradient check).</summary>
     internal IReadOnlyList<Parameter> DenseParameters => _dense;
 
-    internal ScalarType DType => _dtype;
+    internal BatchInputs BuildInputs(Batch batch, BatchIndex index) =>
+        BatchInputs.Build(batch, index, Schema, _groups, _dtype, withGrid: _attention is not null && Settings.AttentionSoftmax);
 
-    /// <summary>The pulled rows as [U_t, dim] tensors in the model's dtype.</summary>
-    internal Tensor[] RowTensors(BatchIndex index, float[][] rows, bool requiresGrad)
+    /// <summary>
+    /// The pulled rows, one [rows, dim] tensor per row group (tables of one width stacked), in the
+    /// model's dtype; the leaves of the autograd graph when training.
+    /// </summary>
+    internal Tensor[] RowTensors(BatchInputs inputs, float[][] rows, bool requiresGrad)
     {
-        var leaves = new Tensor[rows.Length];
-        for (var t = 0; t < rows.Length; t++)
+        var groups = new Tensor[_groups.GroupDim.Length];
+        for (var g = 0; g < groups.Length; g++)
         {
-            leaves[t] = TensorData.FromFloats(rows[t], [index.UniqueIds[t].Length, Schema.Tables[t].Dim], _dtype);
-            if (requiresGrad) leaves[t].requires_grad_(true);
+            var dim = _groups.GroupDim[g];
+            var group = empty([inputs.GroupRows[g], dim], ScalarType.Float32);
+            for (var t = 0; t < rows.Length; t++)
+                if (_groups.TableGroup[t] == g) TensorData.CopyInto(rows[t], group, inputs.RowOffset[t] * dim);
+            groups[g] = _dtype == ScalarType.Float32 ? group : group.to(_dtype);
+            if (requiresGrad) groups[g].requires_grad_(true);
         }
-        return leaves;
+        return groups;
     }
 
-    /// <summary>Logits [B] from the per-table row tensors (leaves of the autograd graph when training).</summary>
+    /// <summary>Table t's rows inside its group tensor (a view); a group without gradient reads as zeros.</summary>
+    internal Tensor TableRows(BatchInputs inputs, Tensor?[] groups, int t)
+    {
+        var g = _groups.TableGroup[t];
+        return groups[g] is { } group
+            ? group.narrow(0, inputs.RowOffset[t], inputs.TableRows[t])
+            : zeros([inputs.TableRows[t], _groups.GroupDim[g]], _dtype);
+    }
+
+    /// <summary>Logits [B] from the row group tensors.</summary>
     internal Tensor Logits(BatchInputs inputs, Tensor[] rows, bool training)
     {
-        Tensor Embed(int sparse) => rows[_sparseTable[sparse]].index_select(0, inputs.SparseSlots[sparse]);
-        Tensor Keys(int varLen) => rows[_varLenTable[varLen]].index_select(0, inputs.VarLen[varLen].Slots);
-        static Tensor Concat(List<Tensor> parts) => parts.Count == 1 ? parts[0] : cat(parts, 1);
+        var pieces = new Tensor[rows.Length][];
+        for (var g = 0; g < rows.Length; g++)
+            if (inputs.Gathers[g].Index is { } gather)
+                pieces[g] = rows[g].index_select(0, gather).split(inputs.Gathers[g].Sizes, 0);
+        Tensor Piece((int Group, int Piece) at) => pieces[at.Group][at.Piece];
+        static Tensor Concat(IEnumerable<Tensor> parts) => cat(parts.ToList(), 1);
 
         var count = inputs.Count;
-        var q = Concat(_pairs.Select(p => Embed(p.Sparse)).ToList());
         // Paired histories have equal lengths per sample, so the first pair's positions serve all.
         var history = inputs.VarLen[_pairs[0].VarLen];
+        var q = inputs.PairQuery.Group >= 0
+            ? Piece(inputs.PairQuery).view(count, -1)
+            : Concat(_pairs.Select(p => Piece(inputs.SparsePiece[p.Sparse])));
         Tensor v;
         if (history.Positions == 0)
         {
@@ -176,7 +200,9 @@ public sealed class DinNetwork : nn.Module
         }
         else
         {
-            var keys = Concat(_pairs.Select(p => Keys(p.VarLen)).ToList());
+            var keys = inputs.PairKeys.Group >= 0
+                ? Piece(inputs.PairKeys).view(history.Positions, -1)
+                : Concat(_pairs.Select(p => Piece(inputs.VarLenPiece[p.VarLen])));
             if (_attention is null)
             {
                 v = AttentionPooling.SumPool(keys, history, count);
@@ -190,8 +216,8 @@ public sealed class DinNetwork : nn.Module
         }
 
         var x = new List<Tensor>();
-        foreach (var f in _otherSparse) x.Add(Embed(f));
-        foreach (var f in _otherVarLen) x.Add(AttentionPooling.SumPool(Keys(f), inputs.VarLen[f], count));
+        foreach (var f in _otherSparse) x.Add(Piece(inputs.SparsePiece[f]));
+        foreach (var f in _otherVarLen) x.Add(AttentionPooling.SumPool(Piece(inputs.VarLenPiece[f]), inputs.VarLen[f], count));
         x.AddRange(inputs.Dense);
         x.Add(v);
         x.Add(q);

@@ -17,6 +17,12 @@ internal static class TensorData
         return dtype == ScalarType.Float32 ? t : t.to(dtype);
     }
 
+    /// <summary>Copies <paramref name="values"/> into contiguous float32 <paramref name="target"/> from element <paramref name="offset"/> on.</summary>
+    public static void CopyInto(ReadOnlySpan<float> values, Tensor target, int offset)
+    {
+        if (values.Length > 0) values.CopyTo(MemoryMarshal.Cast<byte, float>(target.bytes)[offset..]);
+    }
+
     public static Tensor FromDoubles(ReadOnlySpan<double> values, ReadOnlySpan<long> shape)
     {
         var t = empty(shape, ScalarType.Float64);
@@ -24,7 +30,37 @@ internal static class TensorData
         return t;
     }
 
-    public static Tensor FromLongs(long[] values) => tensor(values, ScalarType.Int64);
+    public static Tensor FromLongs(ReadOnlySpan<long> values)
+    {
+        var t = empty([values.Length], ScalarType.Int64);
+        if (values.Length > 0) values.CopyTo(MemoryMarshal.Cast<byte, long>(t.bytes));
+        return t;
+    }
+
+    /// <summary>One int64 tensor holding <paramref name="parts"/> one after the other.</summary>
+    public static Tensor FromLongs(IReadOnlyList<long[]> parts)
+    {
+        var t = empty([parts.Sum(p => (long)p.Length)], ScalarType.Int64);
+        if (t.numel() == 0) return t;
+        var target = MemoryMarshal.Cast<byte, long>(t.bytes);
+        var offset = 0;
+        foreach (var part in parts)
+        {
+            part.CopyTo(target[offset..]);
+            offset += part.Length;
+        }
+        return t;
+    }
+
+    /// <summary>An int64 index tensor (index_select wants int64) of <paramref name="slots"/> + <paramref name="offset"/>.</summary>
+    public static Tensor FromSlots(int[] slots, int offset)
+    {
+        var t = empty([slots.Length], ScalarType.Int64);
+        if (slots.Length == 0) return t;
+        var target = MemoryMarshal.Cast<byte, long>(t.bytes);
+        for (var i = 0; i < slots.Length; i++) target[i] = slots[i] + offset;
+        return t;
+    }
 
     /// <summary>Writes the values of <paramref name="t"/> (any float dtype, any layout) into <paramref name="destination"/> as float32.</summary>
     public static void CopyTo(Tensor t, Span<float> destination)
@@ -46,9 +82,17 @@ internal static class TensorData
 
     public static double[] ToDoubles(Tensor t)
     {
+        if (t.numel() == 0) return [];
         using var scope = NewDisposeScope();
         var src = t.to(ScalarType.Float64).contiguous();
         return MemoryMarshal.Cast<byte, double>(src.bytes).ToArray();
+    }
+
+    public static long[] ToLongs(Tensor t)
+    {
+        if (t.numel() == 0) return [];
+        using var scope = NewDisposeScope();
+        return MemoryMarshal.Cast<byte, long>(t.to(ScalarType.Int64).contiguous().bytes).ToArray();
     }
 
     /// <summary>Overwrites <paramref name="target"/> in place (autograd off), converting to its dtype.</summary>

@@ -96,4 +96,31 @@ internal static class TestData
             new VarLenSparseFeat("tags", "shop", 4),
         ],
         [new HistoryPair("item_id", "hist_item_id"), new HistoryPair("category_id", "hist_category_id")]);
+
+    /// <summary>A batch of the default schema from explicit ids: per sample (user, item, category, history items, history categories).</summary>
+    public static Batch Explicit(params (long User, long Item, long Category, long[] HistItems, long[] HistCategories, float Label)[] samples) => new()
+    {
+        BatchId = 1,
+        Count = samples.Length,
+        Sparse = [samples.Select(s => s.User).ToArray(), samples.Select(s => s.Item).ToArray(), samples.Select(s => s.Category).ToArray()],
+        Dense = [],
+        Lengths = [samples.Select(s => s.HistItems.Length).ToArray(), samples.Select(s => s.HistCategories.Length).ToArray()],
+        Values = [samples.SelectMany(s => s.HistItems).ToArray(), samples.SelectMany(s => s.HistCategories).ToArray()],
+        Labels = samples.Select(s => s.Label).ToArray(),
+    };
+
+    /// <summary>Rows from a function of (table, id).</summary>
+    public static float[][] Rows(FeatureSchema schema, BatchIndex index, Func<int, long, float[]> row) =>
+        Enumerable.Range(0, schema.Tables.Count).Select(t => index.UniqueIds[t].SelectMany(id => row(t, id)).ToArray()).ToArray();
+
+    /// <summary>Tables of three widths, the paired ones differing (item 4, category 3): several row groups, no interleaved pair gather.</summary>
+    public static FeatureSchema MixedWidths() => new(
+        [
+            new SparseFeat("user_id", "user", 5),
+            new SparseFeat("item_id", "item", 4),
+            new SparseFeat("category_id", "category", 3),
+            new VarLenSparseFeat("hist_item_id", "item", 6),
+            new VarLenSparseFeat("hist_category_id", "category", 6),
+        ],
+        [new HistoryPair("item_id", "hist_item_id"), new HistoryPair("category_id", "hist_category_id")]);
 }

@@ -1,2 +1,0 @@
-namespace DinCluster.Cli.Tests;
-internal static class AssemblyMarker { }

@@ -111,6 +111,8 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
+        // Stopped mid-run (its node shut down: a signal, or downed): summary.json still records what was trained.
+        if (_summary.Status == "running") Record("the training coordinator stopped before the run finished (its node shut down or left the cluster)");
         _metrics?.Dispose();
         _setup.Result.TrySetException(new InvalidOperationException("the training coordinator stopped before the run finished"));
     }
@@ -448,6 +450,14 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     private void Finish(string? error)
     {
+        Record(error);
+        foreach (var w in _workers) w.Tell(StopTraining.Instance);
+        Become(Finished);
+    }
+
+    /// <summary>Writes summary.json and curves.png with the outcome, and completes the run's result.</summary>
+    private void Record(string? error)
+    {
         _clock.Stop();
         _summary.Status = error is null ? "completed" : "failed";
         _summary.Error = error;
@@ -470,9 +480,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             if (_metrics is { Rows.Count: > 0 }) CurvesPlot.Save(_metrics.Rows, Path.Combine(dir, "curves.png"), _summary.Dataset.BayesAuc);
         }
         if (error is not null) Out.WriteLine($"coordinator: run failed: {error}");
-        foreach (var w in _workers) w.Tell(StopTraining.Instance);
         _setup.Result.TrySetResult(new ClusterRunResult(_summary, _steps));
-        Become(Finished);
     }
 
     private void Finished() => ReceiveAny(_ => { });

@@ -21,7 +21,10 @@ internal static class NodeDismissal
         try
         {
             var finished = await Task.WhenAny(done.Task, Task.Delay(timeout), system.WhenTerminated);
-            return finished == done.Task ? 0 : cluster.State.Members.Count(m => !m.UniqueAddress.Equals(cluster.SelfUniqueAddress));
+            // Terminated meanwhile (a signal): the nodes follow through their CoordinatorWatch.
+            if (finished != done.Task && !system.WhenTerminated.IsCompleted)
+                return cluster.State.Members.Count(m => !m.UniqueAddress.Equals(cluster.SelfUniqueAddress));
+            return 0;
         }
         finally
         {

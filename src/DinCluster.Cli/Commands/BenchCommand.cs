@@ -1,3 +1,5 @@
+using System.Reflection;
+using DinCluster.Benchmarks.Cluster;
 using DinCluster.Benchmarks.Data;
 using DinCluster.Benchmarks.Model;
 using DinCluster.Benchmarks.ParameterServer;
@@ -15,11 +17,17 @@ public static class BenchCommand
         dincluster bench ps [--rows N --dim D]  PS shard: Adagrad row updates/s (Zipf ids), resident
                                               bytes vs rows x dim x 4 x (1 + slots), pull ns/id
         dincluster bench data [--samples N]   Parquet -> Batch decode rate on one thread (histories ~20 ids)
+        dincluster bench cluster [--samples N --threads T --repeat R --batch-size B --seed S --keep DIR]
+                                              training samples/s (epoch 1, evaluation excluded) of the
+                                              local trainer, the simulated cluster with 1 worker, the same
+                                              shape as processes on loopback (scripts/local-cluster), and
+                                              the simulated cluster with 2 workers; ratios to the local
+                                              trainer. Default 80,000 samples, T = cores, best of R = 1.
         """;
 
     public static int Run(CliArgs args)
     {
-        var suite = args.Positional.FirstOrDefault() ?? throw new CliException("which benchmark? model, ps, data");
+        var suite = args.Positional.FirstOrDefault() ?? throw new CliException("which benchmark? model, ps, data, cluster");
         switch (suite)
         {
             case "model":
@@ -58,8 +66,39 @@ public static class BenchCommand
                     Console.WriteLine($"  {c.Compression,-12} decode {c.DecodeSamplesPerSecond,12:N0} samples/s on one thread, write {c.WriteSamplesPerSecond,10:N0} samples/s, allocated {c.AllocatedBytesPerSample:F0} B/sample (of which batch arrays {c.BatchBytesPerSample:F0})");
                 return 0;
             }
+            case "cluster":
+            {
+                var options = new ClusterBenchOptions(
+                    Samples: args.Int("samples", 80_000),
+                    Seed: (ulong)args.Long("seed", 42),
+                    BatchSize: args.Int("batch-size", 256),
+                    Threads: args.Int("threads", 0),
+                    Repeat: args.Int("repeat", 1),
+                    Script: args.Get("script"),
+                    KeepDir: args.Get("keep"));
+                args.RejectUnknown();
+                if (options.Samples < 1_000 || options.Repeat < 1 || options.BatchSize < 1 || options.Threads < 0)
+                    throw new CliException("--samples must be >= 1000, --repeat and --batch-size >= 1, --threads >= 0");
+                var r = ClusterBench.Run(options, Launcher(), Console.Out);
+                Console.WriteLine();
+                Console.WriteLine($"bench cluster: {r.TrainSamples:N0} training samples, DIN default dims, batch {options.BatchSize}; epoch-1 training samples/s (evaluation excluded), best of {options.Repeat}");
+                Console.WriteLine($"  {"mode",-26} {"workers",7} {"torch threads",13} {"samples/s",10} {"x local",8}");
+                foreach (var m in r.Modes)
+                    Console.WriteLine($"  {m.Name,-26} {m.Workers,7} {m.Threads,13} {m.SamplesPerSecond,10:N0} {m.SamplesPerSecond / r.Local,8:F2}");
+                var sim1 = r.Modes[1].SamplesPerSecond;
+                Console.WriteLine($"  scaling 1 -> 2 workers (simulated): {r.Modes[3].SamplesPerSecond / sim1:F2}x; multi-process vs simulated, 1 worker: {r.Modes[2].SamplesPerSecond / sim1:F2}x");
+                return 0;
+            }
             default:
                 throw new CliException($"unknown benchmark '{suite}'; see `dincluster bench --help`");
         }
+    }
+
+    /// <summary>This CLI as a child process: `dotnet dincluster.dll` (or the apphost itself).</summary>
+    private static CliLauncher Launcher()
+    {
+        var dll = Assembly.GetEntryAssembly()?.Location is { Length: > 0 } l ? l : Path.Combine(AppContext.BaseDirectory, "dincluster.dll");
+        var host = Environment.ProcessPath ?? "dotnet";
+        return Path.GetFileNameWithoutExtension(host) == "dotnet" ? new CliLauncher(host, [dll], dll) : new CliLauncher(host, [], dll);
     }
 }

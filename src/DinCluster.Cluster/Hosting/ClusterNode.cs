@@ -30,7 +30,8 @@ public sealed class ClusterNode : IAsyncDisposable
     /// </summary>
     public static ClusterNode Start(ClusterSettings settings, IReadOnlyList<NodeRole> roles, CoordinatorSetup? coordinator, int torchThreads)
     {
-        var system = ActorSystem.Create(settings.SystemName, settings.ToAkkaConfig());
+        var bootstrap = BootstrapSetup.Create().WithConfig(settings.ToAkkaConfig()).And(DisassociatedErrorFilter.Setup);
+        var system = ActorSystem.Create(settings.SystemName, bootstrap);
         var node = new ClusterNode(system);
         var cluster = Akka.Cluster.Cluster.Get(system);
         if (settings.Seeds.Count == 0) cluster.Join(cluster.SelfAddress);

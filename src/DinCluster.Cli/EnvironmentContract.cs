@@ -29,20 +29,18 @@ public static class EnvironmentContract
     public static IReadOnlyList<Variable> Variables { get; } =
     [
         new(Role, "role", ["node"], "node roles: worker, ps, data, or several joined by ','"),
-        new(Hostname, "hostname", ["node", "train"],
-            "address other nodes reach this node at (advertised; the socket binds cluster-config's node.bind-hostname)"),
-        new(PublicHostname, null, ["node", "train"],
-            "the advertised address too (Akka's public-hostname), wins over DINCLUSTER_HOSTNAME; our config has one advertised name"),
-        new(Port, "port", ["node", "train", "health"], "TCP port of the node (0 = any free port; a seed needs a fixed one)"),
-        new(Seeds, "seeds", ["node", "train"], "seed nodes HOST:PORT[,...]; the coordinator (`train` with seeds) is one"),
-        new(Deployment, "deployment", ["node", "train"], "multiprocess | docker: the cluster-config overlay (the image sets docker)"),
+        new(Hostname, "hostname", ["node", "train"], "address other nodes reach this node at (advertised)"),
+        new(PublicHostname, null, ["node", "train"], "advertised address too, wins over DINCLUSTER_HOSTNAME (one name)"),
+        new(Port, "port", ["node", "train", "health"], "TCP port (0 = any free port; a seed needs a fixed one)"),
+        new(Seeds, "seeds", ["node", "train"], "seed nodes HOST:PORT[,...]; the coordinator is one"),
+        new(Deployment, "deployment", ["node", "train"], "multiprocess | docker: the cluster-config overlay"),
         new(ClusterConfig, "cluster-config", ["node", "train"], "HOCON file layered over the deployment overlay"),
-        new(Threads, "threads", ["node", "train"], "libtorch intra-op threads (0 = cores / workers on the node)"),
-        new(Data, "data", ["train"], "data folder with train/ and test/ Parquet; every node must see it at this path"),
+        new(Threads, "threads", ["node", "train"], "libtorch intra-op threads (0 = automatic)"),
+        new(Data, "data", ["train"], "data folder (train/, test/ Parquet), same path on every node"),
         new(Out, "out", ["train"], "run folder: summary.json, metrics.csv, curves.png, checkpoints/"),
-        new(Workers, "workers", ["train"], "workers the coordinator waits for and trains with (the worker replicas)"),
-        new(Ps, "ps", ["train"], "PS shards the coordinator waits for (PS role instances in the cluster)"),
-        new(DataShards, "data-shards", ["train"], "data shards the coordinator waits for (data role instances in the cluster)"),
+        new(Workers, "workers", ["train"], "workers the coordinator waits for and trains with"),
+        new(Ps, "ps", ["train"], "PS shards the coordinator waits for"),
+        new(DataShards, "data-shards", ["train"], "data shards the coordinator waits for"),
     ];
 
     /// <summary>The variables <paramref name="command"/> reads.</summary>
@@ -52,12 +50,13 @@ public static class EnvironmentContract
     public static Variable? ForFlag(string command, string flag) =>
         Variables.FirstOrDefault(v => v.Flag == flag && v.Commands.Contains(command));
 
-    /// <summary>Help text: one line per variable <paramref name="command"/> reads.</summary>
+    /// <summary>Help text: one line per variable <paramref name="command"/> reads (name, flag, what it sets).</summary>
     public static string Describe(string command)
     {
         var vars = For(command).ToList();
-        var width = vars.Max(v => v.Name.Length);
+        var nameWidth = vars.Max(v => v.Name.Length);
+        var flagWidth = vars.Max(v => v.Flag is null ? 1 : v.Flag.Length + 2);
         return string.Join('\n', vars.Select(v =>
-            $"  {v.Name.PadRight(width)}  {(v.Flag is null ? "" : $"--{v.Flag}: ")}{v.Description}"));
+            $"  {v.Name.PadRight(nameWidth)}  {(v.Flag is null ? "-" : "--" + v.Flag).PadRight(flagWidth)}  {v.Description}"));
     }
 }

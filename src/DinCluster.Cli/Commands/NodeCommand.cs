@@ -6,7 +6,9 @@ namespace DinCluster.Cli.Commands;
 /// <summary>`dincluster node`: one node of a multi-process or multi-host cluster, until the cluster stops it.</summary>
 public static class NodeCommand
 {
-    public static string Help { get; } = """
+    public static string Help { get; } = FlagsHelp + "\n\n" + EnvironmentHelp;
+
+    private const string FlagsHelp = """
         dincluster node --role ROLES --port P --seeds HOST:PORT[,...] [options]
 
           --role ROLES            worker, ps, data, or several joined by ',' or '|' (a role may repeat)
@@ -20,9 +22,7 @@ public static class NodeCommand
 
         The node gets its job (data paths, schema, model) from the coordinator when training starts,
         so every node must see the data folder at the same path. It exits when the cluster shuts down.
-
-        Environment (the container contract; read when the flag is absent, flags win, empty = unset):
-        """ + "\n" + EnvironmentContract.Describe("node") + "\n";
+        """;
 
     public static int Run(CliArgs args)
     {
@@ -53,6 +53,10 @@ public static class NodeCommand
             ConfigPath: o.Get("cluster-config"),
             TorchThreads: o.Int("threads", 0));
     }
+
+    private static string EnvironmentHelp =>
+        "Environment (the container contract, docs/docker.md): read when the flag is absent; flags win; empty = unset.\n" +
+        EnvironmentContract.Describe("node");
 
     private static Cluster.Protocol.NodeRole ParseRole(string name)
     {

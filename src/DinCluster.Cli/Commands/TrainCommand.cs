@@ -59,8 +59,8 @@ public static class TrainCommand
           --log-every N           metrics.csv row every N steps (default 50)
           --compare-base          also train the BaseModel with the same settings and report RelaImpr
 
-        Environment (the container contract; read when the flag is absent: flag > variable > --config):
-        """ + "\n" + EnvironmentContract.Describe("train") + "\n";
+        Environment (the container contract, docs/docker.md): read when the flag is absent; flag > variable > --config.
+        """ + "\n" + EnvironmentContract.Describe("train");
 
     public static int Run(CliArgs args)
     {

@@ -34,6 +34,15 @@ public sealed partial class ComposeFileTests(ITestOutputHelper output)
         }
         Assert.True(result.Code == 0, $"docker-compose config -q exited {result.Code}:\n{result.Stderr}{result.Stdout}");
         output.WriteLine($"docker-compose config -q: ok {result.Stderr.Trim()}");
+
+        // The resolved file (anchors, interpolation, list-form environments normalised) sets the same
+        // variables per service as our text reading sees, so the contract tests below read it right.
+        var resolved = Run("docker-compose", ["-f", ComposePath, "config"]);
+        Assert.Equal(0, resolved.Code);
+        var fromConfig = ComposeFile.Parse(resolved.Stdout.Split('\n'));
+        foreach (var service in Compose.Services)
+            Assert.Equal(service.Environment.Keys.Order(StringComparer.Ordinal), fromConfig[service.Name].Environment.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(Compose.Services.Select(s => s.Name).Order(StringComparer.Ordinal), fromConfig.Services.Select(s => s.Name).Order(StringComparer.Ordinal));
     }
 
     [Fact]

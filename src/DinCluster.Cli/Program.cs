@@ -51,6 +51,7 @@ public static class Program
                 "export" => ExportCommand.Run(rest),
                 "bench" => BenchCommand.Run(rest),
                 "node" => NodeCommand.Run(rest),
+                "health" => HealthCommand.Run(rest),
                 _ => throw new CliException($"unknown command '{args[0]}'; run `dincluster --help`"),
             };
         }
@@ -75,6 +76,7 @@ public static class Program
         "export" => ExportCommand.Help,
         "bench" => BenchCommand.Help,
         "node" => NodeCommand.Help,
+        "health" => HealthCommand.Help,
         _ => Usage,
     };
 }

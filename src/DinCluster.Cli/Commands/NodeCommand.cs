@@ -6,13 +6,16 @@ namespace DinCluster.Cli.Commands;
 /// <summary>`dincluster node`: one node of a multi-process or multi-host cluster, until the cluster stops it.</summary>
 public static class NodeCommand
 {
-    public const string Help = """
+    public static string Help { get; } = FlagsHelp + "\n\n" + EnvironmentHelp;
+
+    private const string FlagsHelp = """
         dincluster node --role ROLES --port P --seeds HOST:PORT[,...] [options]
 
           --role ROLES            worker, ps, data, or several joined by ',' or '|' (a role may repeat)
           --port P                port to bind (0 = any free port; seeds need a fixed one)
           --seeds HOST:PORT,...   seed nodes to join; the coordinator (`dincluster train --seeds`) is one
-          --hostname H            address other nodes reach this node at (default: cluster-config, 127.0.0.1)
+          --hostname H            address other nodes reach this node at (default: cluster-config, 127.0.0.1;
+                                  under --deployment docker the container's own IPv4 address)
           --deployment multiprocess|docker   which cluster-config overlay (default multiprocess)
           --cluster-config F      HOCON layered over the overlay
           --threads N             libtorch threads (default: cores / workers on this node)
@@ -25,21 +28,7 @@ public static class NodeCommand
 
     public static int Run(CliArgs args)
     {
-        var roles = args.Require("role").Split([',', '|'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var seeds = args.Get("seeds");
-        var options = new NodeOptions(
-            Roles: roles.Select(ParseRole).ToList(),
-            Port: args.Int("port", 0),
-            Seeds: seeds is null ? [] : seeds.Split(',').Select(ParseAddress).ToList(),
-            Deployment: args.Get("deployment", "multiprocess") switch
-            {
-                "multiprocess" => Deployment.MultiProcess,
-                "docker" => Deployment.Docker,
-                var d => throw new CliException($"--deployment is set to '{d}', must be multiprocess or docker"),
-            },
-            Hostname: args.Get("hostname"),
-            ConfigPath: args.Get("cluster-config"),
-            TorchThreads: args.Int("threads", 0));
+        var options = Options(args, CommandEnvironment.Process);
         args.RejectUnknown();
         using var cancel = new CancellationTokenSource();
         void OnCancelKey(object? sender, ConsoleCancelEventArgs e)
@@ -63,23 +52,31 @@ public static class NodeCommand
         }
     }
 
+    /// <summary>The node's options from its flags, else the DINCLUSTER_* variables of <paramref name="environment"/>.</summary>
+    public static NodeOptions Options(CliArgs args, CommandEnvironment environment)
+    {
+        var o = new CommandOptions("node", args, environment);
+        var roles = o.Require("role").Split([',', '|'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var deployment = o.ReadDeployment();
+        return new NodeOptions(
+            Roles: roles.Select(ParseRole).ToList(),
+            Port: o.Int("port", 0),
+            Seeds: o.Seeds() ?? [],
+            Deployment: deployment,
+            Hostname: o.Hostname(deployment),
+            ConfigPath: o.Get("cluster-config"),
+            TorchThreads: o.Int("threads", 0));
+    }
+
+    private static string EnvironmentHelp =>
+        "Environment (the container contract, docs/docker.md): read when the flag is absent; flags win; empty = unset.\n" +
+        EnvironmentContract.Describe("node");
+
     private static Cluster.Protocol.NodeRole ParseRole(string name)
     {
         try
         {
             return RoleNames.Parse(name);
-        }
-        catch (FormatException e)
-        {
-            throw new CliException(e.Message);
-        }
-    }
-
-    private static NodeAddress ParseAddress(string text)
-    {
-        try
-        {
-            return NodeAddress.Parse(text);
         }
         catch (FormatException e)
         {

@@ -18,7 +18,7 @@ namespace DinCluster.Cli.Commands;
 /// <summary>`dincluster train`: builds a <see cref="TrainJob"/> from the config file and flags, runs it.</summary>
 public static class TrainCommand
 {
-    public const string Help = """
+    public static string Help { get; } = """
         dincluster train --data DIR --out RUN [options]
 
           --data DIR              DIR/train/*.parquet and DIR/test/*.parquet (behaviour-log schema)
@@ -29,7 +29,9 @@ public static class TrainCommand
           --seeds HOST:PORT[,..]  multi-process/multi-host: this process is the coordinator node of a
                                   cluster whose other nodes run `dincluster node` (see --port)
           --port P                this coordinator's port with --seeds (default 0 = any free port)
-          --hostname H            address other nodes reach this coordinator at (default 127.0.0.1)
+          --hostname H            address other nodes reach this coordinator at (default 127.0.0.1;
+                                  under --deployment docker the container's own IPv4 address)
+          --deployment multiprocess|docker   cluster-config overlay with --seeds (default multiprocess)
           --workers W             worker actors (default 2)
           --data-shards D         data-shard actors (default 2)
           --nodes N               simulated: ActorSystems (default 1 + max(workers, ps, data shards))
@@ -56,14 +58,17 @@ public static class TrainCommand
           --threads N             libtorch intra-op threads (default: cores)
           --log-every N           metrics.csv row every N steps (default 50)
           --compare-base          also train the BaseModel with the same settings and report RelaImpr
-        """;
+
+        Environment (the container contract, docs/docker.md): read when the flag is absent; flag > variable > --config.
+        """ + "\n" + EnvironmentContract.Describe("train");
 
     public static int Run(CliArgs args)
     {
+        var options = new CommandOptions("train", args, CommandEnvironment.Process);
         var local = args.Flag("local");
-        var job = BuildJob(args, Console.Out, defaultShards: local ? 1 : 2);
+        var job = BuildJob(options, Console.Out, defaultShards: local ? 1 : 2);
         var compare = args.Flag("compare-base");
-        Func<TrainJob, RunSummary> train = local ? j => new LocalTrainer(j, Console.Out).Run(CommandLine()) : ClusterTrainer(args);
+        Func<TrainJob, RunSummary> train = local ? j => new LocalTrainer(j, Console.Out).Run(CommandLine()) : ClusterTrainer(options);
         args.RejectUnknown();
 
         var summary = train(job);
@@ -87,21 +92,38 @@ public static class TrainCommand
     }
 
     /// <summary>The simulated cluster, or with --seeds this process as the coordinator of a multi-process cluster.</summary>
-    private static Func<TrainJob, RunSummary> ClusterTrainer(CliArgs args)
+    private static Func<TrainJob, RunSummary> ClusterTrainer(CommandOptions options)
     {
-        var (sync, staleness) = Parse(() => SyncSpec.Parse(args.Get("sync", "async")));
-        var shape = new ClusterShapeOptions(
-            Workers: args.Int("workers", 2), DataShards: args.Int("data-shards", 2), Nodes: args.Int("nodes", 0), Sync: sync, Staleness: staleness);
-        if (shape.Workers < 1 || shape.DataShards < 1) throw new CliException("--workers and --data-shards must be >= 1");
-        var configPath = args.Get("cluster-config");
-        var seeds = args.Get("seeds");
-        var port = args.Int("port", 0);
-        var hostname = args.Get("hostname");
-        if (seeds is null)
+        var args = options.Args;
+        var shape = Shape(options);
+        if (CoordinatorNode(options) is not { } node)
+        {
+            // Without seeds the coordinator-node options (--port, --hostname, --deployment) are accepted and unused.
+            foreach (var unused in (string[])["port", "hostname", "deployment"]) args.Has(unused);
+            var configPath = options.Get("cluster-config");
             return job => ClusterRunner.RunSimulated(job, shape, Console.Out, configPath).GetAwaiter().GetResult().Summary;
-        var node = new NodeOptions([NodeRole.Coordinator], port, Parse(() => seeds.Split(',').Select(NodeAddress.Parse).ToList()),
-            Deployment.MultiProcess, hostname, configPath);
+        }
         return job => ClusterRunner.RunCoordinator(job, shape, node, Console.Out).GetAwaiter().GetResult().Summary;
+    }
+
+    /// <summary>Workers, data shards, nodes and sync mode of a cluster run (flags, else DINCLUSTER_* variables).</summary>
+    public static ClusterShapeOptions Shape(CommandOptions options)
+    {
+        var (sync, staleness) = Parse(() => SyncSpec.Parse(options.Args.Get("sync", "async")));
+        var shape = new ClusterShapeOptions(
+            Workers: options.Int("workers", 2), DataShards: options.Int("data-shards", 2), Nodes: options.Args.Int("nodes", 0),
+            Sync: sync, Staleness: staleness);
+        if (shape.Workers < 1 || shape.DataShards < 1) throw new CliException("--workers and --data-shards must be >= 1");
+        return shape;
+    }
+
+    /// <summary>With seeds (--seeds or DINCLUSTER_SEEDS): this process's options as the coordinator node; else null.</summary>
+    public static NodeOptions? CoordinatorNode(CommandOptions options)
+    {
+        if (options.Seeds() is not { } seeds) return null;
+        var deployment = options.ReadDeployment();
+        return new NodeOptions([NodeRole.Coordinator], options.Int("port", 0), seeds, deployment, options.Hostname(deployment),
+            options.Get("cluster-config"));
     }
 
     private static T Parse<T>(Func<T> parse)
@@ -130,10 +152,11 @@ public static class TrainCommand
         Console.WriteLine($"  summary {Path.Combine(job.OutDir, "summary.json")}, curves {Path.Combine(job.OutDir, "curves.png")}");
     }
 
-    /// <summary>Config file first, flags over it.</summary>
-    internal static TrainJob BuildJob(CliArgs args, TextWriter log, int defaultShards = 1)
+    /// <summary>Config file first, DINCLUSTER_* variables over it, flags over those.</summary>
+    public static TrainJob BuildJob(CommandOptions options, TextWriter log, int defaultShards = 1)
     {
-        var data = args.Require("data");
+        var args = options.Args;
+        var data = options.Require("data");
         var configPath = args.Get("config");
         JsonObject config = [];
         var schema = FeatureSchema.Default(args.Int("embedding-dim", 64));
@@ -148,12 +171,13 @@ public static class TrainCommand
 
         string? Opt(string flag, JsonObject section)
         {
-            var v = args.Get(flag);
+            var v = options.Get(flag);
             if (v is not null) return v;
             var key = flag.Replace('-', '_');
             return section[key] is { } node ? node.ToString() : null;
         }
-        int OptInt(string flag, JsonObject section, int fallback) => Opt(flag, section) is { } v ? ParseInt(flag, v) : fallback;
+        int OptInt(string flag, JsonObject section, int fallback) =>
+            Opt(flag, section) is { } v ? ParseInt(options.Lookup(flag)?.Source ?? "--" + flag, v) : fallback;
         double? OptDouble(string flag, JsonObject section) => Opt(flag, section) is { } v ? ParseDouble(flag, v) : null;
 
         var seed = OptInt("seed", train, 1);
@@ -184,7 +208,7 @@ public static class TrainCommand
         var job = new TrainJob
         {
             DataDir = data,
-            OutDir = args.Get("out") ?? Path.Combine("runs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)),
+            OutDir = options.Get("out") ?? Path.Combine("runs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)),
             Schema = schema,
             Model = modelSettings,
             Embeddings = embeddings,
@@ -210,8 +234,9 @@ public static class TrainCommand
         return job;
     }
 
-    private static int ParseInt(string flag, string v) =>
-        int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var x) ? x : throw new CliException($"--{flag} is set to '{v}', must be a whole number");
+    /// <summary><paramref name="name"/> is where the value came from: "--flag" (or its config key) or a DINCLUSTER_* variable.</summary>
+    private static int ParseInt(string name, string v) =>
+        int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var x) ? x : throw new CliException($"{name} is set to '{v}', must be a whole number");
 
     private static double ParseDouble(string flag, string v) =>
         double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x : throw new CliException($"--{flag} is set to '{v}', must be a number");

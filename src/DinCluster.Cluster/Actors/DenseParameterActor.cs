@@ -47,6 +47,11 @@ public sealed class DenseParameterActor : ReceiveActor
     {
         Receive<InitDenseWeights>(_ => Reply(0));
         Receive<GetDenseWeights>(m => Reply(m.RequestId));
+        Receive<GetDenseState>(m =>
+        {
+            var state = _dense.Export();
+            Sender.Tell(new DenseStateSnapshot(m.Step, state.Step, state.Values, state.M, state.V));
+        });
         Receive<PushDenseGradients>(m =>
         {
             PushOutcome outcome;

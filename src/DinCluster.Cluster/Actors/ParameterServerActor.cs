@@ -57,6 +57,19 @@ public sealed class ParameterServerActor : ReceiveActor
         Receive<PullRows>(Pull);
         Receive<PushGradients>(Push);
         Receive<ApplyStep>(Apply);
+        Receive<WriteSnapshot>(m =>
+        {
+            try
+            {
+                EmbeddingSnapshot.Write(_shard, m.Path);
+                Sender.Tell(new SnapshotWritten(_shard.ShardIndex, m.Step, m.Path, ""));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _log.Error(e, "PS shard {0}: snapshot to {1} failed", _shard.ShardIndex, m.Path);
+                Sender.Tell(new SnapshotWritten(_shard.ShardIndex, m.Step, m.Path, e.Message));
+            }
+        });
         Receive<GetShardStats>(_ =>
         {
             var stats = _shard.Stats();

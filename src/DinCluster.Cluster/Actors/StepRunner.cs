@@ -38,6 +38,9 @@ public sealed class StepRunner : ReceiveActor
             var batches = reader.ReadBatches(m.RowGroup.File, m.RowGroup.RowGroup, _job.EvalBatchSize, 0).Where(b => b.Count > 0).ToArray();
             Sender.Tell(new EvalGroupRead(m.TaskId, batches));
         }));
+        // Forwarded by the worker: the reply goes straight to the coordinator that asked.
+        Receive<ReadBuffers>(m => Guard(() => Sender.Tell(new Protocol.WorkerBuffers(m.WorkerIndex, m.Epoch, _network!.GetBuffers()))));
+        Receive<Protocol.SetBuffers>(m => Guard(() => _network!.SetBuffers(m.Buffers)));
         Receive<RunPredict>(m => Guard(() =>
         {
             _network!.SetDense(m.Dense);
@@ -70,4 +73,5 @@ public sealed class StepRunner : ReceiveActor
     public sealed record RunPredict(int TaskId, int Sequence, Batch Batch, BatchIndex Index, float[][] Rows, float[] Dense);
     public sealed record Predicted(int TaskId, int Sequence, float[] Scores);
     public sealed record StepFailed(string Error);
+    public sealed record ReadBuffers(int WorkerIndex, int Epoch);
 }

@@ -1,13 +1,16 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
+using DinCluster.Cluster.Checkpoints;
 using DinCluster.Cluster.Configuration;
 using DinCluster.Cluster.Ledger;
 using DinCluster.Cluster.Local;
 using DinCluster.Cluster.Protocol;
 using DinCluster.Cluster.Runs;
 using DinCluster.Cluster.Sync;
+using DinCluster.Core.Checkpoints;
 using DinCluster.Core.Metrics;
+using DinCluster.Core.Optimizers;
 using DinCluster.Data;
 
 namespace DinCluster.Cluster.Actors;
@@ -18,7 +21,8 @@ namespace DinCluster.Cluster.Actors;
 /// epoch, and writes summary.json, metrics.csv and curves.png.
 /// <code>
 ///   Forming --all roles joined--> Assigning --PS ready, row groups assigned, workers ready-->
-///   Training(e) --every data shard's EpochCompleted--> Evaluating(e) --all tasks scored--> Training(e+1) | Finished
+///   Training(e) --every data shard's EpochCompleted--> SyncingBuffers(e) --workers' Dice statistics averaged-->
+///   Evaluating(e) --all tasks scored--> Checkpointing(e) --PS snapshots + dense state committed--> Training(e+1) | Finished
 ///   (any state) --bad input, lost PS/data shard, no worker left, formation timeout--> Finished(failed)
 /// </code>
 /// </summary>
@@ -52,6 +56,14 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private bool _applying;
     private bool _stopRequested;
     private readonly Dictionary<int, (int Worker, List<PredictionsScored> Parts, bool Done)> _tasks = [];
+    private readonly HashSet<int> _awaitingBuffers = [];
+    private readonly List<float[]> _bufferReplies = [];
+    private float[] _buffers = [];
+    private CheckpointStore? _checkpoints;
+    private PendingCheckpoint? _pendingCheckpoint;
+    private int _awaitingSnapshots;
+    private string? _checkpointError;
+    private DenseStateSnapshot? _denseState;
 
     public TrainingCoordinator(CoordinatorSetup setup)
     {
@@ -333,13 +345,52 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         Evaluate();
     }
 
-    // ---- Evaluating(e): one task per test row group, round-robin over live workers.
+    // ---- SyncingBuffers(e): each worker's Dice running statistics saw only its own batches; the
+    // test set is scored (and the checkpoint written) with their average, so all workers agree.
     private void Evaluate()
     {
         _clock.Stop();
         // Epoch throughput counts training only, as the local trainer's does.
         _epochTrainSeconds = _epochClock.Elapsed.TotalSeconds;
         Timers.Cancel("retry-step");
+        _awaitingBuffers.Clear();
+        _bufferReplies.Clear();
+        foreach (var w in _liveWorkers)
+        {
+            _awaitingBuffers.Add(w);
+            _workers[w].Tell(new GetBuffers(_epoch));
+        }
+        Become(SyncingBuffers);
+        if (_awaitingBuffers.Count == 0) StartEvaluation();
+    }
+
+    private void SyncingBuffers()
+    {
+        Receive<WorkerBuffers>(m =>
+        {
+            if (m.Epoch != _epoch || !_awaitingBuffers.Remove(m.WorkerIndex)) return;
+            _bufferReplies.Add(m.Buffers);
+            if (_awaitingBuffers.Count == 0) StartEvaluation();
+        });
+        IgnoreLateTraining();
+        Common();
+    }
+
+    private static float[] Average(IReadOnlyList<float[]> parts)
+    {
+        if (parts.Count == 0) return [];
+        var mean = new float[parts[0].Length];
+        foreach (var p in parts)
+            for (var i = 0; i < mean.Length; i++) mean[i] += p[i] / parts.Count;
+        return mean;
+    }
+
+    // ---- Evaluating(e): one task per test row group, round-robin over live workers.
+    private void StartEvaluation()
+    {
+        if (_bufferReplies.Count > 0) _buffers = Average(_bufferReplies);
+        if (_buffers.Length > 0)
+            foreach (var w in _liveWorkers) _workers[w].Tell(new SetBuffers(_epoch, _buffers));
         _tasks.Clear();
         var workers = _liveWorkers.Order().ToArray();
         for (var t = 0; t < _testUnits.Count; t++)
@@ -365,14 +416,19 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             _tasks[m.TaskId] = t with { Done = true };
             if (_tasks.Values.All(x => x.Done)) EndEpoch();
         });
-        // Late training messages of the finished epoch change nothing.
+        IgnoreLateTraining();
+        Common();
+    }
+
+    /// <summary>Late training messages of the finished epoch change nothing.</summary>
+    private void IgnoreLateTraining()
+    {
         Receive<StepCompleted>(_ => { });
         Receive<WorkerWaiting>(_ => { });
         Receive<StepSkipped>(_ => { });
         Receive<EpochCompleted>(_ => { });
         Receive<StepApplied>(_ => { });
         Receive<RetryStep>(_ => { });
-        Common();
     }
 
     private void EndEpoch()
@@ -404,6 +460,71 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _metrics?.Add(new MetricsRow(_epoch, _totalSteps, _samplesSeen, _clock.Elapsed.TotalSeconds, null, record.SamplesPerSecond,
             test?.Auc, test?.Gauc, test?.LogLoss));
         Out.WriteLine($"epoch {_epoch}: {record.SamplesConsumed:N0}/{record.SamplesExpected:N0} samples (exact: {record.LedgerExact}, replayed {record.SamplesReplayed:N0}), train loss {record.TrainLoss:F4}, {record.SamplesPerSecond:N0} samples/s | test AUC {test?.Auc:F4} GAUC {test?.Gauc:F4} logloss {test?.LogLoss:F4}");
+        Checkpoint();
+    }
+
+    // ---- Checkpointing(e): training is paused between epochs, so the PS snapshots, the dense
+    // state and the averaged statistics are of one step. PS shards write their files into the
+    // pending folder (storage the nodes share: one host, or a shared volume); the coordinator
+    // adds model.json and dense.bin and commits (CheckpointStore: checksums, atomic rename).
+    private void Checkpoint()
+    {
+        if (!Directory.Exists(_setup.Job.OutDir) || _buffers.Length == 0)
+        {
+            NextEpochOrFinish();
+            return;
+        }
+        _checkpoints ??= new CheckpointStore(Path.Combine(_setup.Job.OutDir, "checkpoints"));
+        _pendingCheckpoint = _checkpoints.Begin(_totalSteps);
+        _awaitingSnapshots = _ps.Count;
+        _checkpointError = null;
+        _denseState = null;
+        for (var i = 0; i < _ps.Count; i++)
+            _ps[i].Tell(new WriteSnapshot(_totalSteps, Path.GetFullPath(_pendingCheckpoint.PathOf(ModelCheckpoint.SnapshotName(i, _ps.Count)))));
+        _dense.Tell(new GetDenseState(_totalSteps));
+        Become(Checkpointing);
+    }
+
+    private void Checkpointing()
+    {
+        Receive<SnapshotWritten>(m =>
+        {
+            if (m.Step != _pendingCheckpoint?.Step) return;
+            if (m.Error.Length > 0) _checkpointError = $"PS shard {m.ShardIndex}: {m.Error}";
+            _awaitingSnapshots--;
+            TryCommitCheckpoint();
+        });
+        Receive<DenseStateSnapshot>(m =>
+        {
+            if (m.Step != _pendingCheckpoint?.Step) return;
+            _denseState = m;
+            TryCommitCheckpoint();
+        });
+        IgnoreLateTraining();
+        Common();
+    }
+
+    private void TryCommitCheckpoint()
+    {
+        if (_awaitingSnapshots > 0 || _denseState is not { } d || _pendingCheckpoint is not { } pending) return;
+        var job = _setup.Job;
+        if (_checkpointError is null)
+        {
+            var dir = ModelCheckpoint.Commit(pending, _epoch, epochComplete: !_stopRequested, job.Schema, job.Model, job.Embeddings, job.Dense,
+                new DenseState(d.AdamStep, d.Values, d.M, d.V), _buffers, _ps.Count);
+            _summary.Checkpoints.Add(Path.GetRelativePath(job.OutDir, dir));
+        }
+        else
+        {
+            _summary.Failures.Add(new FailureRecord(DateTime.UtcNow, "checkpoint not written", "coordinator", _checkpointError));
+            Out.WriteLine($"coordinator: checkpoint of step {pending.Step} not written: {_checkpointError}");
+        }
+        _pendingCheckpoint = null;
+        NextEpochOrFinish();
+    }
+
+    private void NextEpochOrFinish()
+    {
         if (_epoch < _setup.Job.Epochs && !_stopRequested) StartEpoch(_epoch + 1);
         else Finish(null);
     }
@@ -422,6 +543,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         var w = _workers.IndexOf(actor);
         if (w >= 0 && _liveWorkers.Remove(w))
         {
+            if (_awaitingBuffers.Remove(w) && _awaitingBuffers.Count == 0) StartEvaluation();
             _summary.Failures.Add(new FailureRecord(DateTime.UtcNow, "worker lost", actor.Path.Address.ToString(), "its unacked batches were re-issued by the data shards"));
             Out.WriteLine($"coordinator: worker {w} ({actor.Path.Address}) is gone; {_liveWorkers.Count} left");
             _gate?.Remove(w);

@@ -136,6 +136,10 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
             _bspStep = m.Step;
             Pump();
         });
+        // Both go through the runner, which owns the network; in mailbox order, so statistics set
+        // here are in place before any evaluation batch that follows.
+        Receive<GetBuffers>(m => _runner.Forward(new StepRunner.ReadBuffers(Index, m.Epoch)));
+        Receive<SetBuffers>(m => _runner.Tell(m));
         Receive<EvaluateRowGroup>(m =>
         {
             _evalTasks.Enqueue(m);

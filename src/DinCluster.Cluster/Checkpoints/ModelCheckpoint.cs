@@ -30,19 +30,33 @@ public static class ModelCheckpoint
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 
+    /// <summary>A checkpoint of an in-process model (the local trainer).</summary>
     public static string Save(
         CheckpointStore store, long step, int epoch, bool epochComplete,
         FeatureSchema schema, ModelSettings model, EmbeddingSettings embeddings, AdamSettings dense,
-        DenseState denseState, float[] buffers, ShardedEmbeddings tables, IReadOnlyDictionary<string, string>? meta = null)
+        DenseState denseState, float[] buffers, ShardedEmbeddings tables)
     {
         var pending = store.Begin(step);
+        tables.WriteSnapshot(pending.Directory);
+        return Commit(pending, epoch, epochComplete, schema, model, embeddings, dense, denseState, buffers, tables.Shards.Count);
+    }
+
+    /// <summary>PS snapshot name of shard <paramref name="shard"/> of <paramref name="shards"/> (what Load looks for).</summary>
+    public static string SnapshotName(int shard, int shards) => $"embeddings-{shard:D3}-of-{shards:D3}.snap";
+
+    /// <summary>
+    /// Completes a checkpoint whose embedding snapshots are already in <paramref name="pending"/>
+    /// (written by the PS shards in a cluster): adds model.json and dense.bin, then commits.
+    /// </summary>
+    public static string Commit(
+        PendingCheckpoint pending, int epoch, bool epochComplete,
+        FeatureSchema schema, ModelSettings model, EmbeddingSettings embeddings, AdamSettings dense,
+        DenseState denseState, float[] buffers, int psShards)
+    {
         WriteModelJson(pending.PathOf("model.json"), schema, model, embeddings, dense);
         WriteDense(pending.PathOf("dense.bin"), denseState, buffers);
-        tables.WriteSnapshot(pending.Directory);
         var manifest = new CheckpointManifest { Epoch = epoch, EpochComplete = epochComplete };
-        manifest.Meta["ps_shards"] = tables.Shards.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (meta is not null)
-            foreach (var (k, v) in meta) manifest.Meta[k] = v;
+        manifest.Meta["ps_shards"] = psShards.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return pending.Commit(manifest);
     }
 

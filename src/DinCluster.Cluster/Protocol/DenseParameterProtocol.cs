@@ -15,3 +15,8 @@ public sealed record DenseWeights(long RequestId, long Version, float[] Weights)
 public sealed record PushDenseGradients(long BatchId, long Step, int WorkerIndex, int Samples, float[] Gradient) : IDinMessage;
 
 public sealed record DenseGradientsApplied(long BatchId, long Version, PushOutcome Outcome) : IDinMessage;
+
+/// <summary>Asks for the dense weights with their Adam state, for a checkpoint.</summary>
+public sealed record GetDenseState(long Step) : IDinMessage;
+
+public sealed record DenseStateSnapshot(long Step, long AdamStep, float[] Values, float[] M, float[] V) : IDinMessage;

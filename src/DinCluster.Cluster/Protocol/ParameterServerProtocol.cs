@@ -49,3 +49,9 @@ public sealed record GetShardStats : IDinMessage
 
 public sealed record ShardStats(
     int ShardIndex, long Rows, long PullRequests, long RowsPulled, long PushesApplied, long DuplicatesIgnored, long NaNRejected) : IDinMessage;
+
+/// <summary>Write this shard's snapshot (weights, slots, counts) to <paramref name="Path"/> on storage the coordinator shares.</summary>
+public sealed record WriteSnapshot(long Step, string Path) : IDinMessage;
+
+/// <summary>Reply to <see cref="WriteSnapshot"/>; <paramref name="Error"/> is empty when the file was written.</summary>
+public sealed record SnapshotWritten(int ShardIndex, long Step, string Path, string Error) : IDinMessage;

@@ -30,3 +30,14 @@ public sealed record StopTraining : IDinMessage
 {
     public static readonly StopTraining Instance = new();
 }
+
+/// <summary>Asks for the Dice running statistics of the worker's model (in the network's buffer layout).</summary>
+public sealed record GetBuffers(int Epoch) : IDinMessage;
+
+public sealed record WorkerBuffers(int WorkerIndex, int Epoch, float[] Buffers) : IDinMessage;
+
+/// <summary>
+/// Replaces the worker model's Dice running statistics. The coordinator sends the workers'
+/// average before evaluation, so every worker scores the test set with one set of statistics.
+/// </summary>
+public sealed record SetBuffers(int Epoch, float[] Buffers) : IDinMessage;

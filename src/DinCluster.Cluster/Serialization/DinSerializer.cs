@@ -38,6 +38,9 @@ public sealed class DinSerializer : SerializerWithStringManifest
         }, r => new(r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.Array(Wire.Rows), r.Array(Wire.Ints)));
         Add<GradientsApplied>("GA", (w, m) => { w.Write(m.BatchId); w.Write(m.ShardIndex); w.Write((int)m.Outcome); },
             r => new(r.ReadInt64(), r.ReadInt32(), r.Enum<PushOutcome>()));
+        Add<WriteSnapshot>("WS", (w, m) => { w.Write(m.Step); w.Str(m.Path); }, r => new(r.ReadInt64(), r.Str()));
+        Add<SnapshotWritten>("SW", (w, m) => { w.Write(m.ShardIndex); w.Write(m.Step); w.Str(m.Path); w.Str(m.Error); },
+            r => new(r.ReadInt32(), r.ReadInt64(), r.Str(), r.Str()));
         Add<GetShardStats>("GSS", (_, _) => { }, _ => GetShardStats.Instance);
         Add<ShardStats>("SS", (w, m) =>
         {
@@ -47,6 +50,9 @@ public sealed class DinSerializer : SerializerWithStringManifest
 
         // DenseParameterProtocol
         Add<InitDenseWeights>("IDW", (w, m) => w.Floats(m.Weights), r => new(r.Floats()));
+        Add<GetDenseState>("GDS", (w, m) => w.Write(m.Step), r => new(r.ReadInt64()));
+        Add<DenseStateSnapshot>("DSS", (w, m) => { w.Write(m.Step); w.Write(m.AdamStep); w.Floats(m.Values); w.Floats(m.M); w.Floats(m.V); },
+            r => new(r.ReadInt64(), r.ReadInt64(), r.Floats(), r.Floats(), r.Floats()));
         Add<GetDenseWeights>("GDW", (w, m) => w.Write(m.RequestId), r => new(r.ReadInt64()));
         Add<DenseWeights>("DW", (w, m) => { w.Write(m.RequestId); w.Write(m.Version); w.Floats(m.Weights); },
             r => new(r.ReadInt64(), r.ReadInt64(), r.Floats()));
@@ -94,6 +100,10 @@ public sealed class DinSerializer : SerializerWithStringManifest
         Add<EvaluationTaskDone>("ETD", (w, m) => { w.Write(m.Epoch); w.Write(m.TaskId); w.Write(m.Samples); },
             r => new(r.ReadInt32(), r.ReadInt32(), r.ReadInt64()));
         Add<StopTraining>("STP", (_, _) => { }, _ => StopTraining.Instance);
+        Add<GetBuffers>("GB", (w, m) => w.Write(m.Epoch), r => new(r.ReadInt32()));
+        Add<WorkerBuffers>("WB", (w, m) => { w.Write(m.WorkerIndex); w.Write(m.Epoch); w.Floats(m.Buffers); },
+            r => new(r.ReadInt32(), r.ReadInt32(), r.Floats()));
+        Add<SetBuffers>("SB", (w, m) => { w.Write(m.Epoch); w.Floats(m.Buffers); }, r => new(r.ReadInt32(), r.Floats()));
 
         // CoordinatorProtocol
         Add<JoinTraining>("JT", (w, m) => w.Write((int)m.Role), r => new(r.Enum<NodeRole>()));

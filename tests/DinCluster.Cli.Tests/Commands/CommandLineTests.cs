@@ -79,6 +79,17 @@ public sealed class CommandLineTests(ITestOutputHelper output) : IDisposable
         Assert.True(epoch.LedgerExact);
         Assert.Equal(summary.Dataset.TrainSamples, epoch.SamplesConsumed);
         Assert.True(summary.Final!.Auc > 0.55, $"AUC {summary.Final.Auc}");
+
+        // The cluster's checkpoint (PS snapshots + dense state + the workers' averaged Dice
+        // statistics) scores the test set exactly as the cluster's own evaluation did.
+        Assert.Single(summary.Checkpoints);
+        var predictions = _dir.File("sim-pred.csv");
+        Assert.Equal(0, Program.Main(["evaluate", "--model", run, "--data", data, "--predictions", predictions]));
+        var rows = File.ReadAllLines(predictions).Skip(1).Select(l => l.Split(',')).ToArray();
+        var auc = Core.Metrics.Auc.Compute(
+            rows.Select(c => float.Parse(c[3], CultureInfo.InvariantCulture)).ToArray(),
+            rows.Select(c => float.Parse(c[2], CultureInfo.InvariantCulture)).ToArray());
+        Assert.Equal(summary.Final.Auc, auc, 5);
     }
 
     [Theory]

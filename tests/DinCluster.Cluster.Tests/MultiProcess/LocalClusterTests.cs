@@ -59,6 +59,9 @@ public sealed class LocalClusterTests(ITestOutputHelper output)
         Assert.True(double.IsFinite(last.Gauc) && last.Gauc > 0.62, $"test GAUC {last.Gauc}");
         Assert.True(File.Exists(Path.Combine(run, "curves.png")), "curves.png missing");
         Assert.True(File.Exists(Path.Combine(run, "metrics.csv")), "metrics.csv missing");
+        // One checkpoint per epoch, its PS snapshots written by the PS processes.
+        Assert.Equal(2, summary.Checkpoints.Count);
+        Assert.All(summary.Checkpoints, c => Assert.True(Directory.Exists(Path.Combine(run, c)), $"checkpoint {c} missing"));
 
         // Every process ended by itself (none stopped by the script), and none is left running.
         var nodes = Path.Combine(run, "nodes");

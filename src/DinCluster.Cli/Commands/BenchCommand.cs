@@ -22,7 +22,9 @@ public static class BenchCommand
                                               local trainer, the simulated cluster with 1 worker, the same
                                               shape as processes on loopback (scripts/local-cluster), and
                                               the simulated cluster with 2 workers; ratios to the local
-                                              trainer. Default 80,000 samples, T = cores, best of R = 1.
+                                              trainer. Default 80,000 samples, T = cores, best of R = 1;
+                                              --script PATH: scripts/local-cluster (default: found above
+                                              the CLI's dll).
         """;
 
     public static int Run(CliArgs args)

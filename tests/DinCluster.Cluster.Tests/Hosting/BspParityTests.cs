@@ -17,7 +17,7 @@ namespace DinCluster.Cluster.Tests.Hosting;
 /// bsp with 2 workers and 2 PS shards against one process training on the same global batches
 /// (the concatenation of the step's worker batches, in worker order): equal losses to 1e-5.
 /// </summary>
-[Collection("torch")]
+[Collection(TorchCollection.Name)]
 public sealed class BspParityTests(ITestOutputHelper output)
 {
     private const int Steps = 50;

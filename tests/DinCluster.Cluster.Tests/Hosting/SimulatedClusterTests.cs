@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 
 namespace DinCluster.Cluster.Tests.Hosting;
 
-[Collection("torch")]
+[Collection(TorchCollection.Name)]
 public sealed class SimulatedClusterTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(3);

@@ -19,7 +19,25 @@ public sealed record CoordinatorSetup(
     string Command,
     TimeSpan FormationTimeout,
     TextWriter Log,
-    TaskCompletionSource<ClusterRunResult> Result);
+    TaskCompletionSource<ClusterRunResult> Result)
+{
+    /// <summary>A run record with this job's config and cluster shape, as the coordinator starts it.</summary>
+    public RunSummary NewSummary(DateTime startedUtc) => new()
+    {
+        Mode = Mode,
+        Command = Command,
+        StartedUtc = startedUtc,
+        Config = Job.Describe(),
+        Cluster = new ClusterShape
+        {
+            Nodes = Nodes,
+            Workers = Workers,
+            PsShards = PsShards,
+            DataShards = DataShards,
+            Sync = Configuration.SyncSpec.Format(Options.Sync, Options.Staleness),
+        },
+    };
+}
 
 /// <summary>A finished (or failed) cluster run: its summary and the loss of every global step.</summary>
 public sealed record ClusterRunResult(RunSummary Summary, IReadOnlyList<GlobalStep> Steps);

@@ -68,21 +68,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     public TrainingCoordinator(CoordinatorSetup setup)
     {
         _setup = setup;
-        _summary = new RunSummary
-        {
-            Mode = setup.Mode,
-            Command = setup.Command,
-            StartedUtc = DateTime.UtcNow,
-            Config = setup.Job.Describe(),
-            Cluster = new ClusterShape
-            {
-                Nodes = setup.Nodes,
-                Workers = setup.Workers,
-                PsShards = setup.PsShards,
-                DataShards = setup.DataShards,
-                Sync = SyncSpec.Format(setup.Options.Sync, setup.Options.Staleness),
-            },
-        };
+        _summary = setup.NewSummary(DateTime.UtcNow);
         Become(Forming);
     }
 
@@ -586,15 +572,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _summary.FinishedUtc = DateTime.UtcNow;
         _summary.Steps = _totalSteps;
         _summary.TrainSeconds = _clock.Elapsed.TotalSeconds;
-        _summary.SamplesPerSecond = _summary.TrainSeconds > 0 ? _summary.Epochs.Sum(e => e.SamplesConsumed) / _summary.TrainSeconds : 0;
-        if (_summary.Epochs.LastOrDefault()?.Test is { } last)
-            _summary.Final = new FinalMetrics
-            {
-                Auc = last.Auc,
-                Gauc = last.Gauc,
-                LogLoss = last.LogLoss,
-                FractionOfBayes = _summary.Dataset.BayesAuc is { } bayes ? (last.Auc - 0.5) / (bayes - 0.5) : null,
-            };
+        _summary.Summarize();
         var dir = _setup.Job.OutDir;
         if (Directory.Exists(dir))
         {

@@ -124,25 +124,11 @@ public static class ClusterRunner
     private static ClusterRunResult Failed(CoordinatorSetup setup, DateTime started, string error)
     {
         setup.Log.WriteLine($"coordinator: run failed: {error}");
-        var summary = new RunSummary
-        {
-            Mode = setup.Mode,
-            Command = setup.Command,
-            StartedUtc = started,
-            FinishedUtc = DateTime.UtcNow,
-            Status = "failed",
-            Error = error,
-            Config = setup.Job.Describe(),
-            Cluster = new ClusterShape
-            {
-                Nodes = setup.Nodes,
-                Workers = setup.Workers,
-                PsShards = setup.PsShards,
-                DataShards = setup.DataShards,
-                Sync = SyncSpec.Format(setup.Options.Sync, setup.Options.Staleness),
-            },
-            Dataset = new DatasetInfo { Path = setup.Job.DataDir },
-        };
+        var summary = setup.NewSummary(started);
+        summary.FinishedUtc = DateTime.UtcNow;
+        summary.Status = "failed";
+        summary.Error = error;
+        summary.Dataset = new DatasetInfo { Path = setup.Job.DataDir };
         Directory.CreateDirectory(setup.Job.OutDir);
         summary.Write(Path.Combine(setup.Job.OutDir, "summary.json"));
         return new ClusterRunResult(summary, []);

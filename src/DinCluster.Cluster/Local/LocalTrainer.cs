@@ -176,16 +176,7 @@ public sealed class LocalTrainer(TrainJob job, TextWriter log)
     {
         summary.BadInput = badInput.IsEmpty ? null : badInput.Snapshot();
         summary.NonFiniteGradientSteps = rejected;
-        summary.SamplesPerSecond = summary.TrainSeconds > 0 ? summary.Epochs.Sum(e => e.SamplesConsumed) / summary.TrainSeconds : 0;
-        var last = summary.Epochs.LastOrDefault()?.Test;
-        if (last is null) return;
-        summary.Final = new FinalMetrics
-        {
-            Auc = last.Auc,
-            Gauc = last.Gauc,
-            LogLoss = last.LogLoss,
-            FractionOfBayes = summary.Dataset.BayesAuc is { } b ? (last.Auc - 0.5) / (b - 0.5) : null,
-        };
+        summary.Summarize();
     }
 
     /// <summary>Every readable row group of the training files, with its row count; refused files are counted by the reader.</summary>

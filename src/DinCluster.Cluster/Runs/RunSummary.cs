@@ -43,6 +43,20 @@ public sealed class RunSummary
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    /// <summary>Derives the totals from the epochs: overall training samples/s and the last epoch's test metrics.</summary>
+    public void Summarize()
+    {
+        SamplesPerSecond = TrainSeconds > 0 ? Epochs.Sum(e => e.SamplesConsumed) / TrainSeconds : 0;
+        if (Epochs.LastOrDefault()?.Test is not { } last) return;
+        Final = new FinalMetrics
+        {
+            Auc = last.Auc,
+            Gauc = last.Gauc,
+            LogLoss = last.LogLoss,
+            FractionOfBayes = Dataset.BayesAuc is { } bayes ? (last.Auc - 0.5) / (bayes - 0.5) : null,
+        };
+    }
+
     public void Write(string path)
     {
         var tmp = path + ".tmp";

@@ -45,8 +45,8 @@ public static class SyntheticGenerator
             for (var t = 0; t < length; t++) Append(h, world.NextBehaviour(u, rng), settings.HistoryMax);
         }
 
-        var testScores = new double[settings.TestSamples];
-        var testLabels = new byte[settings.TestSamples];
+        var testScores = new float[settings.TestSamples];
+        var testLabels = new float[settings.TestSamples];
         long historyIds = 0;
         SyntheticSplit train, test;
         using (var trainParts = new PartWriter(dir, "train", schema, settings))
@@ -76,7 +76,7 @@ public static class SyntheticGenerator
                 {
                     testParts.Write(sample);
                     testScores[testIndex] = p;
-                    testLabels[testIndex] = (byte)label;
+                    testLabels[testIndex] = label;
                 }
 
                 if (label == 1) Append(history, item, settings.HistoryMax);
@@ -89,8 +89,8 @@ public static class SyntheticGenerator
         var dataset = new SyntheticDataset(
             Name, settings, train, test,
             MeanHistoryLength: (double)historyIds / settings.Samples,
-            BayesTestAuc: RankAuc.Compute(testScores, testLabels),
-            BayesTestLogLoss: LogLoss(testScores, testLabels),
+            BayesTestAuc: Core.Metrics.Auc.Compute(testScores, testLabels),
+            BayesTestLogLoss: Core.Metrics.LogLoss.Compute(testScores, testLabels),
             PTrueColumn,
             ClickModel: $"p = sigmoid({SyntheticWorld.Bias} + {SyntheticWorld.RelevanceWeight} R + {SyntheticWorld.PopularityWeight} b_item"
                 + $" + {SyntheticWorld.AffinityWeight} a_user(category)); R = 1 - exp(-sum_t s_t / {SyntheticWorld.Saturation}),"
@@ -105,13 +105,6 @@ public static class SyntheticGenerator
     {
         history.Add(item);
         if (history.Count > max) history.RemoveAt(0);   // oldest first: drop the oldest
-    }
-
-    private static double LogLoss(double[] p, byte[] y)
-    {
-        var sum = 0.0;
-        for (var i = 0; i < p.Length; i++) sum -= y[i] == 1 ? Math.Log(p[i]) : Math.Log(1 - p[i]);
-        return sum / p.Length;
     }
 
     /// <summary>DIR/split/part-00000.parquet, part-00001.parquet, ... of RowsPerFile rows each.</summary>

@@ -54,7 +54,12 @@ public static class TrainCommand
           --ps N                  PS shards (cluster, default 2) / in-process embedding shards (--local, default 1)
           --seed S                default 1
           --on-bad-input fail|skip   default fail
-          --max-steps N           stop after N steps (smoke runs)
+          --max-steps N           stop after N steps in total (smoke runs)
+          --checkpoint-every-steps N    also checkpoint mid-epoch every N steps (default 0 = off;
+                                  epoch ends and the run's end always checkpoint)
+          --checkpoint-every-minutes M  also checkpoint mid-epoch every M minutes (default 0 = off)
+          --resume                continue the run in --out from its newest valid checkpoint (a bad
+                                  one is refused by name and the previous one used); --ps may differ
           --threads N             libtorch intra-op threads (default: cores)
           --log-every N           metrics.csv row every N steps (default 50)
           --compare-base          also train the BaseModel with the same settings and report RelaImpr
@@ -205,6 +210,7 @@ public static class TrainCommand
             "skip" => BadInputPolicy.Skip,
             var other => throw new CliException($"--on-bad-input is set to '{other}', must be fail or skip"),
         };
+        if (args.Flag("resume") && options.Get("out") is null) throw new CliException("--resume needs --out RUN: the run folder whose checkpoints to continue from");
         var job = new TrainJob
         {
             DataDir = data,
@@ -219,6 +225,9 @@ public static class TrainCommand
             OnBadInput = policy,
             PsShards = OptInt("ps", train, defaultShards),
             MaxSteps = OptInt("max-steps", train, 0),
+            CheckpointEverySteps = OptInt("checkpoint-every-steps", train, 0),
+            CheckpointEveryMinutes = OptDouble("checkpoint-every-minutes", train) ?? 0,
+            Resume = args.Flag("resume"),
             TorchThreads = OptInt("threads", train, 0),
             LogEverySteps = OptInt("log-every", train, 50),
         };

@@ -15,6 +15,7 @@ namespace DinCluster.Cluster.Checkpoints;
 ///   manifest.json                      step, epoch, SHA-256 of every file (written last)
 ///   model.json                         feature schema, model, embedding and dense-optimizer settings
 ///   dense.bin                          dense weights + Adam state + Dice running statistics
+///   progress.json                      epoch, step, data offsets, epoch ledger (what --resume continues from)
 ///   embeddings-SSS-of-NNN.snap         one snapshot per embedding shard (re-shardable on restore)
 /// </code>
 /// </summary>
@@ -34,11 +35,11 @@ public static class ModelCheckpoint
     public static string Save(
         CheckpointStore store, long step, int epoch, bool epochComplete,
         FeatureSchema schema, ModelSettings model, EmbeddingSettings embeddings, AdamSettings dense,
-        DenseState denseState, float[] buffers, ShardedEmbeddings tables)
+        DenseState denseState, float[] buffers, ShardedEmbeddings tables, TrainingProgress? progress = null)
     {
         var pending = store.Begin(step);
         tables.WriteSnapshot(pending.Directory);
-        return Commit(pending, epoch, epochComplete, schema, model, embeddings, dense, denseState, buffers, tables.Shards.Count);
+        return Commit(pending, epoch, epochComplete, schema, model, embeddings, dense, denseState, buffers, tables.Shards.Count, progress);
     }
 
     /// <summary>PS snapshot name of shard <paramref name="shard"/> of <paramref name="shards"/> (what Load looks for).</summary>
@@ -51,10 +52,11 @@ public static class ModelCheckpoint
     public static string Commit(
         PendingCheckpoint pending, int epoch, bool epochComplete,
         FeatureSchema schema, ModelSettings model, EmbeddingSettings embeddings, AdamSettings dense,
-        DenseState denseState, float[] buffers, int psShards)
+        DenseState denseState, float[] buffers, int psShards, TrainingProgress? progress = null)
     {
         WriteModelJson(pending.PathOf("model.json"), schema, model, embeddings, dense);
         WriteDense(pending.PathOf("dense.bin"), denseState, buffers);
+        progress?.Write(pending.PathOf(TrainingProgress.FileName));
         var manifest = new CheckpointManifest { Epoch = epoch, EpochComplete = epochComplete };
         manifest.Meta["ps_shards"] = psShards.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return pending.Commit(manifest);
@@ -98,6 +100,10 @@ public static class ModelCheckpoint
         return latest.Directory;
     }
 
+    /// <summary>The embedding snapshot files of a checkpoint folder, in shard order (any count restores onto any count).</summary>
+    public static string[] SnapshotFiles(string dir) =>
+        Directory.GetFiles(dir, "embeddings-*.snap").OrderBy(f => f, StringComparer.Ordinal).ToArray();
+
     public static TrainedModel Load(string dir, int? psShards = null)
     {
         var manifest = CheckpointStore.Open(dir);
@@ -108,7 +114,7 @@ public static class ModelCheckpoint
         var embeddings = root["embeddings"].Deserialize<EmbeddingSettings>(Json)!;
         var dense = root["dense_optimizer"].Deserialize<AdamSettings>(Json)!;
         var (state, buffers) = ReadDense(Path.Combine(dir, "dense.bin"));
-        var snapshots = Directory.GetFiles(dir, "embeddings-*.snap").OrderBy(f => f, StringComparer.Ordinal).ToArray();
+        var snapshots = SnapshotFiles(dir);
         var shards = psShards ?? snapshots.Length;
         var tables = ShardedEmbeddings.Restore(snapshots, shards, embeddings);
         return new TrainedModel(dir, manifest, schema, model, embeddings, dense, state, buffers, tables);

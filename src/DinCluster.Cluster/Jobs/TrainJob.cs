@@ -29,6 +29,12 @@ public sealed record TrainJob
     public int PsShards { get; init; } = 1;
     /// <summary>Stop after this many steps in total (0 = no limit); for tests and smoke runs.</summary>
     public long MaxSteps { get; init; }
+    /// <summary>A mid-epoch checkpoint every this many steps (0 = off); epoch ends and the run's end always checkpoint.</summary>
+    public long CheckpointEverySteps { get; init; }
+    /// <summary>A mid-epoch checkpoint every this many minutes (0 = off).</summary>
+    public double CheckpointEveryMinutes { get; init; }
+    /// <summary>Continue from the newest valid checkpoint under OutDir/checkpoints instead of starting fresh.</summary>
+    public bool Resume { get; init; }
     /// <summary>libtorch intra-op threads for this process (0 = cores / concurrent workers).</summary>
     public int TorchThreads { get; init; }
 
@@ -62,6 +68,8 @@ public sealed record TrainJob
         Must(PsShards >= 1, $"ps shards is set to {PsShards}, must be >= 1");
         Must(LogEverySteps >= 1, $"log every is set to {LogEverySteps}, must be >= 1");
         Must(MaxSteps >= 0, $"max steps is set to {MaxSteps}, must be >= 0");
+        Must(CheckpointEverySteps >= 0, $"checkpoint every steps is set to {CheckpointEverySteps}, must be >= 0");
+        Must(CheckpointEveryMinutes >= 0 && double.IsFinite(CheckpointEveryMinutes), $"checkpoint every minutes is set to {CheckpointEveryMinutes}, must be >= 0");
         Model.Validate();
         Embeddings.Validate();
         Dense.Validate();
@@ -86,6 +94,8 @@ public sealed record TrainJob
         ["mba_lambda"] = Embeddings.MbaLambda,
         ["min_count"] = Embeddings.MinCount,
         ["on_bad_input"] = OnBadInput.ToString().ToLowerInvariant(),
+        ["checkpoint_every_steps"] = CheckpointEverySteps,
+        ["checkpoint_every_minutes"] = CheckpointEveryMinutes,
         ["schema"] = FeatureSchemaJson.ToJson(Schema).ToJsonString(),
     };
 }

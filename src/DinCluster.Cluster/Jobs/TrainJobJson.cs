@@ -42,6 +42,9 @@ public static class TrainJobJson
             ["ps_shards"] = job.PsShards,
             ["max_steps"] = job.MaxSteps,
             ["torch_threads"] = job.TorchThreads,
+            ["checkpoint_every_steps"] = job.CheckpointEverySteps,
+            ["checkpoint_every_minutes"] = job.CheckpointEveryMinutes,
+            ["resume"] = job.Resume,
         };
         return root.ToJsonString();
     }
@@ -69,6 +72,9 @@ public static class TrainJobJson
             PsShards = Get<int>("ps_shards"),
             MaxSteps = Get<long>("max_steps"),
             TorchThreads = Get<int>("torch_threads"),
+            CheckpointEverySteps = root["checkpoint_every_steps"]?.GetValue<long>() ?? 0,
+            CheckpointEveryMinutes = root["checkpoint_every_minutes"]?.GetValue<double>() ?? 0,
+            Resume = root["resume"]?.GetValue<bool>() ?? false,
         };
     }
 }

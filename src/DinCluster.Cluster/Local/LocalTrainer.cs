@@ -70,19 +70,33 @@ public sealed class LocalTrainer(TrainJob job, TextWriter log)
             var dense = new DenseParameters(network.GetDense(), job.Dense);
             var store = new CheckpointStore(Path.Combine(job.OutDir, "checkpoints"));
             using var metrics = new MetricsLog(Path.Combine(job.OutDir, "metrics.csv"));
-            var progress = new ProgressLine(log, "train", trainSamples * job.Epochs);
-            var clock = Stopwatch.StartNew();
             long step = 0, samplesSeen = 0, rejected = 0;
+            var firstEpoch = 1;
+            TrainingProgress? resumed = null;
+            if (job.Resume)
+            {
+                (resumed, tables, dense) = Restore(network, summary);
+                step = resumed.Step;
+                samplesSeen = resumed.SamplesSeen;
+                firstEpoch = resumed.ResumeEpoch;
+            }
+            var progress = new ProgressLine(log, "train", trainSamples * job.Epochs);
+            var schedule = new CheckpointSchedule(job.CheckpointEverySteps, job.CheckpointEveryMinutes);
+            schedule.Reset(step, DateTime.UtcNow);
+            var clock = Stopwatch.StartNew();
 
-            for (var epoch = 1; epoch <= job.Epochs && !StepLimitReached(step); epoch++)
+            for (var epoch = firstEpoch; epoch <= job.Epochs && !StepLimitReached(step); epoch++)
             {
                 var epochClock = Stopwatch.StartNew();
                 var order = units.ToArray();
                 new Random(unchecked((int)job.Seed * 7919 + epoch)).Shuffle(order);
                 var epochBadInput = new BadInputCounts();
                 var reader = new BehaviourLogReader(schema, job.OnBadInput, epochBadInput);
-                long epochSamples = 0, epochSteps = 0;
-                double lossSum = 0, windowLoss = 0;
+                // A resumed epoch continues after the batches its checkpoint already holds.
+                var partial = resumed is { EpochComplete: false } r && r.Epoch == epoch ? r : null;
+                long epochSamples = partial?.EpochSamples ?? 0, epochSteps = partial?.EpochSteps ?? 0;
+                double lossSum = partial?.EpochLossSum ?? 0, windowLoss = 0;
+                long batchesDone = 0, skipBatches = partial?.EpochBatchesDone ?? 0;
                 long windowSamples = 0;
                 var windowClock = Stopwatch.StartNew();
                 foreach (var unit in order)
@@ -90,7 +104,7 @@ public sealed class LocalTrainer(TrainJob job, TextWriter log)
                     foreach (var batch in reader.ReadBatches(unit.File, unit.RowGroup, job.BatchSize, step))
                     {
                         if (StepLimitReached(step)) break;
-                        if (batch.Count == 0) continue;
+                        if (batchesDone++ < skipBatches || batch.Count == 0) continue;
                         var index = BatchIndex.Build(batch, schema);
                         var rows = EmbeddingRows.Pull(tables, schema, index);
                         var result = network.TrainStep(batch, index, rows);
@@ -115,6 +129,18 @@ public sealed class LocalTrainer(TrainJob job, TextWriter log)
                             windowClock.Restart();
                         }
                         progress.Report(samplesSeen, $"epoch {epoch} loss {lossSum / epochSamples:F4}");
+                        if (schedule.Due(step, DateTime.UtcNow) && !StepLimitReached(step))
+                        {
+                            var mid = ModelCheckpoint.Save(store, step, epoch, epochComplete: false,
+                                schema, job.Model, job.Embeddings, job.Dense, dense.Export(), network.GetBuffers(), tables,
+                                new TrainingProgress
+                                {
+                                    Epoch = epoch, Step = step, SamplesSeen = samplesSeen, EpochSteps = epochSteps, EpochSamples = epochSamples,
+                                    EpochLossSum = lossSum, EpochBatchesDone = batchesDone, Epochs = [.. summary.Epochs],
+                                });
+                            summary.Checkpoints.Add(Path.GetRelativePath(job.OutDir, mid));
+                            schedule.Reset(step, DateTime.UtcNow);
+                        }
                     }
                 }
                 var trainSeconds = epochClock.Elapsed.TotalSeconds;
@@ -144,8 +170,16 @@ public sealed class LocalTrainer(TrainJob job, TextWriter log)
                 log.WriteLine();
                 log.WriteLine($"epoch {epoch}: train loss {record.TrainLoss:F4}, {record.SamplesPerSecond:N0} samples/s | test AUC {test.Metrics.Auc:F4}  GAUC {test.Metrics.Gauc:F4}  logloss {test.Metrics.LogLoss:F4}");
 
-                var ckpt = ModelCheckpoint.Save(store, step, epoch, epochComplete: !StepLimitReached(step),
-                    schema, job.Model, job.Embeddings, job.Dense, dense.Export(), network.GetBuffers(), tables);
+                var complete = !StepLimitReached(step);
+                var ckpt = ModelCheckpoint.Save(store, step, epoch, complete,
+                    schema, job.Model, job.Embeddings, job.Dense, dense.Export(), network.GetBuffers(), tables,
+                    new TrainingProgress
+                    {
+                        Epoch = epoch, EpochComplete = complete, Step = step, SamplesSeen = samplesSeen, EpochSteps = epochSteps,
+                        EpochSamples = epochSamples, EpochLossSum = lossSum, EpochBatchesDone = batchesDone,
+                        Epochs = complete ? [.. summary.Epochs] : [.. summary.Epochs.SkipLast(1)],
+                    });
+                schedule.Reset(step, DateTime.UtcNow);
                 summary.Checkpoints.Add(Path.GetRelativePath(job.OutDir, ckpt));
                 summary.Steps = step;
                 summary.TrainSeconds += trainSeconds;
@@ -171,6 +205,30 @@ public sealed class LocalTrainer(TrainJob job, TextWriter log)
     }
 
     private bool StepLimitReached(long step) => job.MaxSteps > 0 && step >= job.MaxSteps;
+
+    /// <summary>
+    /// --resume: the newest valid checkpoint of the run (refused ones are named in the log), its
+    /// tables re-sharded onto this job's shard count, dense weights + Adam + Dice statistics into
+    /// <paramref name="network"/>, and its finished epochs into <paramref name="summary"/>.
+    /// </summary>
+    private (TrainingProgress, ShardedEmbeddings, DenseParameters) Restore(DinNetwork network, RunSummary summary)
+    {
+        var dir = ModelCheckpoint.Resolve(job.OutDir, (d, why) => log.WriteLine($"checkpoint {Path.GetFileName(d)} refused: {why}; trying the previous one"));
+        var progress = TrainingProgress.Read(dir);
+        var model = ModelCheckpoint.Load(dir, job.PsShards);
+        var weights = network.GetDense().Length;
+        if (model.Dense.Values.Length != weights)
+            throw new InvalidDataException($"checkpoint {dir} holds {model.Dense.Values.Length} dense weights, this job's model has {weights}: resume with the run's own settings");
+        var dense = DenseParameters.Import(model.Dense, job.Dense);
+        network.SetDense(dense.Values);
+        network.SetBuffers(model.Buffers);
+        summary.Epochs.AddRange(progress.Epochs);
+        summary.TrainSeconds = progress.Epochs.Sum(e => e.Seconds);
+        var before = int.Parse(model.Manifest.Meta.GetValueOrDefault("ps_shards", "0"), System.Globalization.CultureInfo.InvariantCulture);
+        summary.ResumedFrom = new ResumeRecord(Path.GetRelativePath(job.OutDir, dir), progress.Step, progress.Epoch, progress.EpochComplete, before, job.PsShards);
+        log.WriteLine($"resuming from {Path.GetFileName(dir)}: step {progress.Step}, epoch {progress.Epoch} ({(progress.EpochComplete ? "complete" : $"{progress.EpochBatchesDone} batches done")}), {before} -> {job.PsShards} embedding shard(s)");
+        return (progress, model.Tables, dense);
+    }
 
     private static void Finish(RunSummary summary, BadInputCounts badInput, long rejected)
     {

@@ -33,6 +33,10 @@ public sealed class RunSummary
     /// <summary>The BaseModel run of `train --compare-base`, and DIN's RelaImpr over it.</summary>
     public BaseComparison? Comparison { get; set; }
     public List<FailureRecord> Failures { get; set; } = [];
+    /// <summary>`train --resume`: the checkpoint this run continued from (null for a fresh run).</summary>
+    public ResumeRecord? ResumedFrom { get; set; }
+    /// <summary>Rollbacks to a checkpoint after a lost PS shard: what was restored and replayed.</summary>
+    public List<RollbackRecord> Rollbacks { get; set; } = [];
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -118,5 +122,11 @@ public sealed class FinalMetrics
 }
 
 public sealed record BaseComparison(double BaseAuc, double BaseGauc, double RelaImprAucPercent, double RelaImprGaucPercent);
+
+/// <summary>The checkpoint a `train --resume` continued from, and the PS shard counts before and now (re-sharded when they differ).</summary>
+public sealed record ResumeRecord(string Checkpoint, long Step, int Epoch, bool EpochComplete, int PsShardsBefore, int PsShardsNow);
+
+/// <summary>A rollback of every PS shard, the dense state and the data offsets to <see cref="Checkpoint"/> after a lost PS.</summary>
+public sealed record RollbackRecord(DateTime AtUtc, string Reason, string Checkpoint, long FromStep, long ToStep, long SamplesReplayed, double RecoverySeconds);
 
 public sealed record FailureRecord(DateTime AtUtc, string Kind, string Node, string Handling, long SamplesReplayed = 0);

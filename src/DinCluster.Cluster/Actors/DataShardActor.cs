@@ -59,15 +59,12 @@ public sealed class DataShardActor : ReceiveActor
 
     private void Serving()
     {
-        Receive<StartEpoch>(m =>
+        Receive<StartEpoch>(m => Start(m.Epoch, []));
+        Receive<RestoreEpoch>(m =>
         {
-            _epochOrder = BatchTicket.EpochOrder(_groups, _job.Seed, m.Epoch, _index);
-            _ledger = new RowGroupLedger(m.Epoch, BatchTicket.Plan(m.Epoch, _index, _epochOrder, _job.BatchSize));
-            _decoded = null;
-            _reported = false;
-            Sender.Tell(new EpochStarted(_index, m.Epoch, _ledger.Batches, _ledger.SamplesExpected));
-            Serve();
-            ReportIfComplete();
+            // Credit granted before the rollback is for batches the workers dropped; they ask again.
+            if (m.ClearCredit) _credit.Clear();
+            Start(m.Epoch, m.ConsumedBatchIds);
         });
         Receive<RequestBatches>(m =>
         {
@@ -96,6 +93,19 @@ public sealed class DataShardActor : ReceiveActor
                 _log.Info("data shard {0}: worker {1} stopped after the epoch was consumed", _index, worker.Key);
             Serve();
         });
+    }
+
+    private void Start(int epoch, long[] consumed)
+    {
+        _epochOrder = BatchTicket.EpochOrder(_groups, _job.Seed, epoch, _index);
+        _ledger = new RowGroupLedger(epoch, BatchTicket.Plan(epoch, _index, _epochOrder, _job.BatchSize));
+        if (consumed.Length > 0)
+            _log.Info("data shard {0}: epoch {1} restored with {2} of {3} batches consumed", _index, epoch, _ledger.RestoreConsumed(consumed), _ledger.Batches);
+        _decoded = null;
+        _reported = false;
+        Sender.Tell(new EpochStarted(_index, epoch, _ledger.Batches, _ledger.SamplesExpected));
+        Serve();
+        ReportIfComplete();
     }
 
     /// <summary>Issues pending batches while some worker has credit.</summary>

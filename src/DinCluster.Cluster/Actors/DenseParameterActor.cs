@@ -19,8 +19,8 @@ public sealed class DenseParameterActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly AdamSettings _adam;
     private readonly bool _bsp;
-    private readonly StepBuffer _steps = new();
-    private readonly HashSet<long> _applied = [];
+    private StepBuffer _steps = new();
+    private HashSet<long> _applied = [];
     private DenseParameters _dense = null!;
 
     public DenseParameterActor(AdamSettings adam, bool bsp)
@@ -34,6 +34,7 @@ public sealed class DenseParameterActor : ReceiveActor
 
     private void Uninitialised()
     {
+        Receive<RestoreDenseState>(Restore);
         Receive<InitDenseWeights>(m =>
         {
             _dense = new DenseParameters(m.Weights, _adam);
@@ -46,6 +47,7 @@ public sealed class DenseParameterActor : ReceiveActor
     private void Serving()
     {
         Receive<InitDenseWeights>(_ => Reply(0));
+        Receive<RestoreDenseState>(Restore);
         Receive<GetDenseWeights>(m => Reply(m.RequestId));
         Receive<GetDenseState>(m =>
         {
@@ -70,6 +72,17 @@ public sealed class DenseParameterActor : ReceiveActor
             _steps.DropBefore(m.Step);
             Sender.Tell(new StepApplied(m.Step, -1));
         });
+    }
+
+    /// <summary>Resume / rollback: the checkpoint's weights and Adam state; pushes of undone steps are forgotten.</summary>
+    private void Restore(RestoreDenseState m)
+    {
+        _dense = DenseParameters.Import(new DenseState(m.AdamStep, m.Values, m.M, m.V), _adam);
+        _steps = new StepBuffer();
+        _applied = [];
+        _log.Info("dense parameters: restored {0} weights (Adam step {1}) of checkpoint step {2}", m.Values.Length, m.AdamStep, m.Step);
+        Sender.Tell(new DenseStateRestored(m.Step));
+        Become(Serving);
     }
 
     private PushOutcome ApplyGradient(float[] gradient, long batchId)

@@ -23,10 +23,11 @@ public sealed class ParameterServerActor : ReceiveActor
 {
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _coordinator;
-    private readonly PushAssembler _assembler = new();
-    private readonly StepBuffer _steps = new();
+    private PushAssembler _assembler = new();
+    private StepBuffer _steps = new();
     private EmbeddingShard _shard = null!;
     private TrainOptions _options = null!;
+    private TrainJob _job = null!;
     private long _pullRequests, _rowsPulled, _pushesApplied, _duplicates, _nanRejected;
 
     public ParameterServerActor(IActorRef coordinator)
@@ -43,7 +44,7 @@ public sealed class ParameterServerActor : ReceiveActor
 
     private void Assign(AssignPsShard m)
     {
-        var job = TrainJobJson.Read(m.Options.JobJson);
+        var job = _job = TrainJobJson.Read(m.Options.JobJson);
         _shard = new EmbeddingShard(job.Schema.Tables, job.Embeddings, m.ShardIndex, m.ShardCount);
         _options = m.Options;
         _log.Info("PS shard {0}/{1} serving tables {2}", m.ShardIndex, m.ShardCount, string.Join(", ", job.Schema.Tables.Select(t => t.Name)));
@@ -68,6 +69,24 @@ public sealed class ParameterServerActor : ReceiveActor
             {
                 _log.Error(e, "PS shard {0}: snapshot to {1} failed", _shard.ShardIndex, m.Path);
                 Sender.Tell(new SnapshotWritten(_shard.ShardIndex, m.Step, m.Path, e.Message));
+            }
+        });
+        Receive<RestoreSnapshot>(m =>
+        {
+            try
+            {
+                var restored = EmbeddingSnapshot.Restore(m.Paths, _shard.ShardCount, _shard.ShardIndex, _job.Embeddings);
+                _shard = restored;
+                // Pushes buffered or half-assembled before the rollback belong to steps that are undone.
+                _assembler = new PushAssembler();
+                _steps = new StepBuffer();
+                _log.Info("PS shard {0}/{1}: restored {2} rows from {3} snapshot file(s) of step {4}", _shard.ShardIndex, _shard.ShardCount, _shard.Stats().Rows, m.Paths.Length, m.Step);
+                Sender.Tell(new SnapshotRestored(_shard.ShardIndex, m.Step, _shard.Stats().Rows, ""));
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException)
+            {
+                _log.Error(e, "PS shard {0}: restore from step {1} failed", _shard.ShardIndex, m.Step);
+                Sender.Tell(new SnapshotRestored(_shard.ShardIndex, m.Step, 0, e.Message));
             }
         });
         Receive<GetShardStats>(_ =>

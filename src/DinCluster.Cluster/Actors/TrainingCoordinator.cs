@@ -64,11 +64,27 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private int _awaitingSnapshots;
     private string? _checkpointError;
     private DenseStateSnapshot? _denseState;
+    private float[] _checkpointBuffers = [];
+    private bool _midCheckpoint;
+    private readonly CheckpointSchedule _schedule;
+    private readonly HashSet<long> _epochConsumed = [];
+    private bool _quiescing;
+    private readonly HashSet<int> _awaitingPause = [];
+    private Action? _afterPause;
+    private Action? _afterBuffers;
+    private readonly List<IActorRef> _sparePs = [];
+    private ResumePoint? _resume;
+    private string? _lastCheckpoint;
+    private Action? _afterRestore;
+    private bool _continueWorkersOnStart;
+    private long _epochRollbackReplayed;
+    private Recovery? _recovery;
 
     public TrainingCoordinator(CoordinatorSetup setup)
     {
         _setup = setup;
         _summary = setup.NewSummary(DateTime.UtcNow);
+        _schedule = new CheckpointSchedule(setup.Job.CheckpointEverySteps, setup.Job.CheckpointEveryMinutes);
         Become(Forming);
     }
 
@@ -99,6 +115,11 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
                 BayesAuc = job.BayesAuc(),
             };
             _metrics = new MetricsLog(Path.Combine(job.OutDir, "metrics.csv"));
+            if (job.Resume) _resume = ResumePoint.Find(job.OutDir, _setup.DataShards, (dir, why) =>
+            {
+                Out.WriteLine($"coordinator: checkpoint {Path.GetFileName(dir)} refused: {why}; trying the previous one");
+                _summary.Failures.Add(new FailureRecord(DateTime.UtcNow, "checkpoint refused", "coordinator", $"{Path.GetFileName(dir)}: {why}"));
+            });
             Out.WriteLine($"coordinator: {trainSamples:N0} training samples in {_trainUnits.Count} row groups, {testSamples:N0} test samples; waiting for {_setup.Workers} worker(s), {_setup.PsShards} PS shard(s), {_setup.DataShards} data shard(s)");
         }
         catch (Exception e) when (e is BadInputException or FileNotFoundException or InvalidDataException)
@@ -150,6 +171,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         static List<IActorRef> Take(List<IActorRef> refs, int n) => [.. refs.OrderBy(r => r.Path.ToString(), StringComparer.Ordinal).Take(n)];
         var workers = Take(_workers, _setup.Workers);
         var ps = Take(_ps, _setup.PsShards);
+        _sparePs.AddRange(_ps.Except(ps));
         var data = Take(_data, _setup.DataShards);
         _workers.Clear(); _workers.AddRange(workers);
         _ps.Clear(); _ps.AddRange(ps);
@@ -179,7 +201,9 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         Receive<WorkerReady>(m =>
         {
             _liveWorkers.Add(m.WorkerIndex);
-            if (--_pending == 0) StartEpoch(1);
+            if (--_pending > 0) return;
+            if (_resume is { } r) Resume(r);
+            else StartEpoch(1);
         });
         Common();
     }
@@ -187,18 +211,35 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private void AssignedOne()
     {
         if (--_pending > 0) return;
+        // --resume: the PS shards and the dense parameters take the checkpoint's state before any worker starts.
+        if (_resume is { } r) RestoreState(r, StartWorkers);
+        else StartWorkers();
+    }
+
+    private void StartWorkers()
+    {
+        Become(Assigning);
         _pending = _workers.Count;
         for (var w = 0; w < _workers.Count; w++)
             _workers[w].Tell(new StartTraining(w, _workers.Count, [.. _ps], _dense, [.. _data], _setup.Options));
     }
 
     // ---- Training(e)
-    private void StartEpoch(int epoch)
+    /// <summary>
+    /// Starts <paramref name="epoch"/>, or continues it from <paramref name="restored"/> (resume, rollback):
+    /// its accumulators and, per data shard, the batches the checkpoint holds.
+    /// </summary>
+    private void StartEpoch(int epoch, TrainingProgress? restored = null, bool clearCredit = false)
     {
         _epoch = epoch;
         _epochDone.Clear();
-        _epochSteps = _epochSamples = 0;
-        _epochLoss = 0;
+        _epochConsumed.Clear();
+        var partial = restored is { EpochComplete: false } r && r.Epoch == epoch ? r : null;
+        _epochSteps = partial?.EpochSteps ?? 0;
+        _epochSamples = partial?.EpochSamples ?? 0;
+        _epochLoss = partial?.EpochLossSum ?? 0;
+        if (partial is not null) foreach (var d in partial.DataShards) _epochConsumed.UnionWith(d.ConsumedBatchIds);
+        if (restored is null) _epochRollbackReplayed = 0;
         _epochClock.Restart();
         _clock.Start();
         _windowClock.Restart();
@@ -209,7 +250,12 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             _announcedMin = null;
         }
         _pending = _data.Count;
-        foreach (var d in _data) d.Tell(new StartEpoch(epoch));
+        for (var d = 0; d < _data.Count; d++)
+        {
+            if (restored is null) _data[d].Tell(new StartEpoch(epoch));
+            else _data[d].Tell(new RestoreEpoch(epoch, partial?.DataShards.FirstOrDefault(x => x.ShardIndex == d)?.ConsumedBatchIds ?? [], clearCredit));
+        }
+        _schedule.Reset(_totalSteps, DateTime.UtcNow);
         Become(Training);
     }
 
@@ -217,7 +263,14 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     {
         Receive<EpochStarted>(_ =>
         {
-            if (--_pending == 0 && Sync == SyncMode.Bsp) BeginBspStep();
+            if (--_pending > 0) return;
+            if (_continueWorkersOnStart)
+            {
+                // After a rollback: every data shard holds the restored ledger; workers may ask for batches.
+                _continueWorkersOnStart = false;
+                foreach (var w in _liveWorkers) _workers[w].Tell(new ContinueTraining(_totalSteps));
+            }
+            if (Sync == SyncMode.Bsp) BeginBspStep();
         });
         Receive<StepCompleted>(m =>
         {
@@ -228,6 +281,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
                 return;
             }
             _steps.Add(new GlobalStep(_totalSteps, [m.WorkerIndex], [m.BatchId], m.Samples, m.Loss));
+            _epochConsumed.Add(m.BatchId);
             Count(m.Samples, m.Loss);
             if (_gate is not null)
             {
@@ -235,7 +289,9 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
                 AnnounceClock();
             }
             if (StepLimitReached()) StopEarly();
+            else MaybeCheckpoint();
         });
+        Receive<TrainingPaused>(m => Paused(m.WorkerIndex));
         Receive<WorkerWaiting>(m =>
         {
             _gate?.Waiting(m.WorkerIndex, m.Clock);
@@ -253,11 +309,12 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             _barrier = null;
             _applying = false;
             _steps.Add(new GlobalStep(b.Step, b.Participants, [.. b.BatchIds], b.Samples, b.Loss));
+            _epochConsumed.UnionWith(b.BatchIds);
             Count(b.Samples, b.Loss);
             _bspStep++;
             if (StepLimitReached()) StopEarly();
             else if (_epochDone.Count == _data.Count) Evaluate();
-            else BeginBspStep();
+            else if (!MaybeCheckpoint()) BeginBspStep();
         });
         Receive<RetryStep>(_ =>
         {
@@ -267,8 +324,8 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         {
             if (m.Epoch != _epoch) return;
             _epochDone[m.ShardIndex] = m;
-            // In bsp the last global step may still be waiting to be applied.
-            if (_epochDone.Count == _data.Count && _barrier is null) Evaluate();
+            // In bsp the last global step may still be waiting to be applied; a pause for a checkpoint evaluates after it.
+            if (_epochDone.Count == _data.Count && _barrier is null && !_quiescing) Evaluate();
         });
         Common();
     }
@@ -324,11 +381,60 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     private bool StepLimitReached() => _setup.Job.MaxSteps > 0 && _totalSteps >= _setup.Job.MaxSteps;
 
-    /// <summary>--max-steps: stop handing out work and evaluate what was trained.</summary>
+    /// <summary>--max-steps: stop taking steps, let those in flight be applied, and evaluate what was trained.</summary>
     private void StopEarly()
     {
+        if (_stopRequested) return;
         _stopRequested = true;
-        Evaluate();
+        Quiesce(Evaluate);
+    }
+
+    // ---- Mid-epoch checkpoints. The state of one step needs every started step applied and none
+    // half-applied: in bsp that is any point between global steps; in async/ssp the workers pause
+    // (finish the batch they compute or push, start none) and report. StepCompleted precedes each
+    // worker's TrainingPaused, so the batches counted then are exactly those whose gradients are in.
+    private bool MaybeCheckpoint()
+    {
+        if (_quiescing || _stopRequested || !_schedule.Enabled || !_schedule.Due(_totalSteps, DateTime.UtcNow)) return false;
+        if (!Directory.Exists(_setup.Job.OutDir)) return false;
+        Quiesce(() => SyncBuffers(average => Checkpoint(mid: true, average)));
+        return true;
+    }
+
+    /// <summary>Runs <paramref name="then"/> once no step is half-applied (bsp: callers are between global steps).</summary>
+    private void Quiesce(Action then)
+    {
+        if (Sync == SyncMode.Bsp)
+        {
+            then();
+            return;
+        }
+        _quiescing = true;
+        _afterPause = then;
+        _awaitingPause.Clear();
+        _awaitingPause.UnionWith(_liveWorkers);
+        foreach (var w in _liveWorkers) _workers[w].Tell(new PauseTraining(_totalSteps));
+        if (_awaitingPause.Count == 0) Paused(-1);
+    }
+
+    private void Paused(int worker)
+    {
+        _awaitingPause.Remove(worker);
+        if (!_quiescing || _awaitingPause.Count > 0) return;
+        _quiescing = false;
+        var then = _afterPause!;
+        _afterPause = null;
+        then();
+    }
+
+    /// <summary>After a mid-epoch checkpoint: workers take steps again, or the epoch (drained meanwhile) is evaluated.</summary>
+    private void ContinueAfterCheckpoint()
+    {
+        if (Sync != SyncMode.Bsp)
+            foreach (var w in _liveWorkers) _workers[w].Tell(new ContinueTraining(_totalSteps));
+        Become(Training);
+        if (_epochDone.Count == _data.Count && _barrier is null) Evaluate();
+        else if (Sync == SyncMode.Bsp) BeginBspStep();
     }
 
     // ---- SyncingBuffers(e): each worker's Dice running statistics saw only its own batches; the
@@ -339,15 +445,29 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         // Epoch throughput counts training only, as the local trainer's does.
         _epochTrainSeconds = _epochClock.Elapsed.TotalSeconds;
         Timers.Cancel("retry-step");
+        SyncBuffers(StartEvaluation);
+    }
+
+    /// <summary>Asks every live worker for its Dice statistics; <paramref name="then"/> gets their average (empty if none).</summary>
+    private void SyncBuffers(Action<float[]> then)
+    {
         _awaitingBuffers.Clear();
         _bufferReplies.Clear();
+        _afterBuffers = () => then(Average(_bufferReplies));
         foreach (var w in _liveWorkers)
         {
             _awaitingBuffers.Add(w);
             _workers[w].Tell(new GetBuffers(_epoch));
         }
         Become(SyncingBuffers);
-        if (_awaitingBuffers.Count == 0) StartEvaluation();
+        if (_awaitingBuffers.Count == 0) BuffersSynced();
+    }
+
+    private void BuffersSynced()
+    {
+        var then = _afterBuffers;
+        _afterBuffers = null;
+        then?.Invoke();
     }
 
     private void SyncingBuffers()
@@ -356,10 +476,17 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         {
             if (m.Epoch != _epoch || !_awaitingBuffers.Remove(m.WorkerIndex)) return;
             _bufferReplies.Add(m.Buffers);
-            if (_awaitingBuffers.Count == 0) StartEvaluation();
+            if (_awaitingBuffers.Count == 0) BuffersSynced();
         });
+        Receive<EpochCompleted>(RecordEpochDone);
         IgnoreLateTraining();
         Common();
+    }
+
+    /// <summary>An epoch drained while a mid-epoch checkpoint was taken: evaluated when training continues.</summary>
+    private void RecordEpochDone(EpochCompleted m)
+    {
+        if (m.Epoch == _epoch) _epochDone[m.ShardIndex] = m;
     }
 
     private static float[] Average(IReadOnlyList<float[]> parts)
@@ -372,9 +499,9 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     }
 
     // ---- Evaluating(e): one task per test row group, round-robin over live workers.
-    private void StartEvaluation()
+    private void StartEvaluation(float[] average)
     {
-        if (_bufferReplies.Count > 0) _buffers = Average(_bufferReplies);
+        if (average.Length > 0) _buffers = average;
         if (_buffers.Length > 0)
             foreach (var w in _liveWorkers) _workers[w].Tell(new SetBuffers(_epoch, _buffers));
         _tasks.Clear();
@@ -432,7 +559,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             SamplesExpected = _summary.Dataset.TrainSamples,
             SamplesConsumed = done.Count == _data.Count ? done.Sum(e => e.SamplesConsumed) : _epochSamples,
             SamplesSkipped = done.Sum(e => e.SamplesSkipped),
-            SamplesReplayed = done.Sum(e => e.SamplesReplayed),
+            SamplesReplayed = done.Sum(e => e.SamplesReplayed) + _epochRollbackReplayed,
             LedgerExact = done.Count == _data.Count && done.All(e => e.Exact),
             Steps = _epochSteps,
             TrainLoss = _epochSamples > 0 ? _epochLoss / _epochSamples : double.NaN,
@@ -446,18 +573,22 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _metrics?.Add(new MetricsRow(_epoch, _totalSteps, _samplesSeen, _clock.Elapsed.TotalSeconds, null, record.SamplesPerSecond,
             test?.Auc, test?.Gauc, test?.LogLoss));
         Out.WriteLine($"epoch {_epoch}: {record.SamplesConsumed:N0}/{record.SamplesExpected:N0} samples (exact: {record.LedgerExact}, replayed {record.SamplesReplayed:N0}), train loss {record.TrainLoss:F4}, {record.SamplesPerSecond:N0} samples/s | test AUC {test?.Auc:F4} GAUC {test?.Gauc:F4} logloss {test?.LogLoss:F4}");
-        Checkpoint();
+        Checkpoint(mid: false);
     }
 
     // ---- Checkpointing(e): training is paused between epochs, so the PS snapshots, the dense
     // state and the averaged statistics are of one step. PS shards write their files into the
     // pending folder (storage the nodes share: one host, or a shared volume); the coordinator
     // adds model.json and dense.bin and commits (CheckpointStore: checksums, atomic rename).
-    private void Checkpoint()
+    private void Checkpoint(bool mid, float[]? buffers = null)
     {
-        if (!Directory.Exists(_setup.Job.OutDir) || _buffers.Length == 0)
+        _midCheckpoint = mid;
+        _checkpointBuffers = mid ? buffers ?? [] : _buffers;
+        // A model without batch statistics (PReLU) has no buffers: still a checkpoint.
+        if (!Directory.Exists(_setup.Job.OutDir))
         {
-            NextEpochOrFinish();
+            if (mid) ContinueAfterCheckpoint();
+            else NextEpochOrFinish();
             return;
         }
         _checkpoints ??= new CheckpointStore(Path.Combine(_setup.Job.OutDir, "checkpoints"));
@@ -486,6 +617,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             _denseState = m;
             TryCommitCheckpoint();
         });
+        Receive<EpochCompleted>(RecordEpochDone);
         IgnoreLateTraining();
         Common();
     }
@@ -496,9 +628,12 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         var job = _setup.Job;
         if (_checkpointError is null)
         {
-            var dir = ModelCheckpoint.Commit(pending, _epoch, epochComplete: !_stopRequested, job.Schema, job.Model, job.Embeddings, job.Dense,
-                new DenseState(d.AdamStep, d.Values, d.M, d.V), _buffers, _ps.Count);
+            var complete = !_midCheckpoint && !_stopRequested;
+            var dir = ModelCheckpoint.Commit(pending, _epoch, complete, job.Schema, job.Model, job.Embeddings, job.Dense,
+                new DenseState(d.AdamStep, d.Values, d.M, d.V), _checkpointBuffers, _ps.Count, Progress(complete));
             _summary.Checkpoints.Add(Path.GetRelativePath(job.OutDir, dir));
+            _lastCheckpoint = dir;
+            if (_midCheckpoint) Out.WriteLine($"coordinator: checkpoint {Path.GetFileName(dir)} (epoch {_epoch}, mid-epoch, {_epochConsumed.Count} batches of the epoch in it)");
         }
         else
         {
@@ -506,7 +641,203 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             Out.WriteLine($"coordinator: checkpoint of step {pending.Step} not written: {_checkpointError}");
         }
         _pendingCheckpoint = null;
-        NextEpochOrFinish();
+        _schedule.Reset(_totalSteps, DateTime.UtcNow);
+        if (_midCheckpoint) ContinueAfterCheckpoint();
+        else NextEpochOrFinish();
+    }
+
+    /// <summary>progress.json: where training stands at this checkpoint's step.</summary>
+    private TrainingProgress Progress(bool complete) => new()
+    {
+        Epoch = _epoch,
+        EpochComplete = complete,
+        Step = _totalSteps,
+        BspStep = _bspStep,
+        SamplesSeen = _samplesSeen,
+        EpochSteps = _epochSteps,
+        EpochSamples = _epochSamples,
+        EpochLossSum = _epochLoss,
+        DataShards = complete
+            ? []
+            : Enumerable.Range(0, _data.Count).Select(d => new DataShardProgress
+            {
+                ShardIndex = d,
+                ConsumedBatchIds = [.. _epochConsumed.Where(id => BatchTicket.ShardOf(id) == d).Order()],
+            }).ToList(),
+        Epochs = [.. _summary.Epochs.Where(e => complete ? e.Epoch <= _epoch : e.Epoch < _epoch)],
+    };
+
+    // ---- Resume (train --resume) and rollback (a lost PS): every PS shard and the dense parameters
+    // take the checkpoint's state, then the data shards its epoch ledger.
+    private void RestoreState(ResumePoint point, Action then)
+    {
+        _afterRestore = then;
+        var paths = ModelCheckpoint.SnapshotFiles(point.Directory).Select(Path.GetFullPath).ToArray();
+        foreach (var p in _ps) p.Tell(new RestoreSnapshot(point.Progress.Step, paths));
+        var d = point.Dense;
+        _dense.Tell(new RestoreDenseState(point.Progress.Step, d.Step, d.Values, d.M, d.V));
+        _pending = _ps.Count + 1;
+        Become(Restoring);
+    }
+
+    private void Restoring()
+    {
+        Receive<SnapshotRestored>(m =>
+        {
+            if (m.Error.Length > 0)
+            {
+                Finish($"PS shard {m.ShardIndex} could not restore the checkpoint of step {m.Step}: {m.Error}");
+                return;
+            }
+            Restored();
+        });
+        Receive<DenseStateRestored>(_ => Restored());
+        IgnoreLateTraining();
+        Receive<TrainingPaused>(_ => { });
+        Receive<WorkerReset>(_ => { });
+        Common();
+    }
+
+    private void Restored()
+    {
+        if (--_pending > 0) return;
+        var then = _afterRestore!;
+        _afterRestore = null;
+        then();
+    }
+
+    /// <summary>Counters, finished epochs and Dice statistics of the checkpoint; workers get the statistics.</summary>
+    private void ApplyProgress(ResumePoint point)
+    {
+        var p = point.Progress;
+        _totalSteps = p.Step;
+        _bspStep = p.BspStep;
+        _samplesSeen = p.SamplesSeen;
+        _summary.Epochs.Clear();
+        _summary.Epochs.AddRange(p.Epochs);
+        _buffers = point.Buffers;
+        _lastCheckpoint = point.Directory;
+        _barrier = null;
+        _applying = false;
+        _gate = null;
+        if (_buffers.Length > 0)
+            foreach (var w in _liveWorkers) _workers[w].Tell(new SetBuffers(p.Epoch, _buffers));
+    }
+
+    /// <summary>All workers ready on restored parameters: continue the checkpoint's epoch (or the next one).</summary>
+    private void Resume(ResumePoint point)
+    {
+        var p = point.Progress;
+        ApplyProgress(point);
+        _summary.ResumedFrom = new ResumeRecord(Path.GetRelativePath(_setup.Job.OutDir, point.Directory), p.Step, p.Epoch, p.EpochComplete, point.PsShards, _ps.Count);
+        Out.WriteLine($"coordinator: resuming from {Path.GetFileName(point.Directory)}: step {p.Step}, epoch {p.Epoch} ({(p.EpochComplete ? "complete" : $"{p.DataShards.Sum(d => d.ConsumedBatchIds.Length)} batches done")}), {point.PsShards} -> {_ps.Count} PS shard(s)");
+        if (p.ResumeEpoch > _setup.Job.Epochs) Finish(null);
+        else StartEpoch(p.ResumeEpoch, p);
+    }
+
+    // ---- Recovering: a PS shard is gone. Training stops (workers drop what they hold), a "ps" member
+    // takes the lost shard (a spare that joined beyond the job's shape, or a restarted ps process),
+    // then EVERY shard, the dense state and the data ledgers roll back to the last checkpoint.
+    // <code>
+    //   (Training | SyncingBuffers | Evaluating | Checkpointing) --PS lost--> Recovering
+    //   Recovering --workers reset + replacement PsShardReady--> Restoring --all restored--> Training (epoch of the checkpoint)
+    // </code>
+    private void Recover(IActorRef lost)
+    {
+        var index = _ps.IndexOf(lost);
+        if (_lastCheckpoint is null || !Directory.Exists(_lastCheckpoint))
+        {
+            Finish($"PS shard {index} ({lost.Path.Address}) is gone and no checkpoint was written yet to restore it from");
+            return;
+        }
+        Out.WriteLine($"coordinator: PS shard {index} ({lost.Path.Address}) is gone; rolling back to {Path.GetFileName(_lastCheckpoint)} once a ps node takes its place");
+        _summary.Failures.Add(new FailureRecord(DateTime.UtcNow, "ps lost", lost.Path.Address.ToString(),
+            $"every PS shard, the dense state and the data offsets roll back to {Path.GetFileName(_lastCheckpoint)}"));
+        _recovery = new Recovery(index, Stopwatch.StartNew(), _totalSteps, _samplesSeen);
+        _clock.Stop();
+        Timers.Cancel("retry-step");
+        _quiescing = false;
+        _afterPause = null;
+        _afterBuffers = null;
+        _pendingCheckpoint = null;
+        _tasks.Clear();
+        _awaitingBuffers.Clear();
+        _awaitingResets.Clear();
+        _awaitingResets.UnionWith(_liveWorkers);
+        _ps[index] = ActorRefs.Nobody;
+        foreach (var w in _liveWorkers) _workers[w].Tell(new ResetTraining(_epoch, [.. _ps]));
+        Timers.StartSingleTimer("ps-replacement", PsReplacementTimedOut.Instance, _setup.FormationTimeout);
+        Become(Recovering);
+        TakeSpare();
+    }
+
+    private readonly HashSet<int> _awaitingResets = [];
+
+    private void Recovering()
+    {
+        Receive<WorkerReset>(m =>
+        {
+            _awaitingResets.Remove(m.WorkerIndex);
+            RecoveryStep();
+        });
+        Receive<JoinTraining>(m =>
+        {
+            if (m.Role != NodeRole.ParameterServer || _sparePs.Contains(Sender) || _ps.Contains(Sender)) return;
+            Out.WriteLine($"coordinator: ps {Sender.Path} joined; it takes PS shard {_recovery!.Shard}");
+            _sparePs.Add(Sender);
+            Context.Watch(Sender);
+            TakeSpare();
+        });
+        Receive<PsShardReady>(m =>
+        {
+            if (_recovery is { } r && m.ShardIndex == r.Shard && Sender.Equals(_ps[r.Shard])) _recovery = r with { ReplacementReady = true };
+            RecoveryStep();
+        });
+        Receive<PsReplacementTimedOut>(_ => Finish($"PS shard {_recovery!.Shard} is gone and no ps node took its place within {_setup.FormationTimeout}"));
+        IgnoreLateTraining();
+        Receive<TrainingPaused>(_ => { });
+        Receive<WorkerBuffers>(_ => { });
+        Receive<PredictionsScored>(_ => { });
+        Receive<EvaluationTaskDone>(_ => { });
+        Receive<SnapshotWritten>(_ => { });
+        Receive<DenseStateSnapshot>(_ => { });
+        Receive<EpochStarted>(_ => { });
+        Common();
+    }
+
+    private void TakeSpare()
+    {
+        if (_recovery is not { } r || !_ps[r.Shard].IsNobody() || _sparePs.Count == 0) return;
+        var spare = _sparePs[0];
+        _sparePs.RemoveAt(0);
+        _ps[r.Shard] = spare;
+        spare.Tell(new AssignPsShard(r.Shard, _ps.Count, _setup.Options));
+        // Workers learn the new shard with ResetTraining; those already reset get it again.
+        foreach (var w in _liveWorkers) _workers[w].Tell(new ResetTraining(_epoch, [.. _ps]));
+        _awaitingResets.UnionWith(_liveWorkers);
+    }
+
+    private void RecoveryStep()
+    {
+        if (_recovery is not { ReplacementReady: true } r || _awaitingResets.Count > 0) return;
+        Timers.Cancel("ps-replacement");
+        var point = ResumePoint.Load(_lastCheckpoint!, _setup.DataShards);
+        RestoreState(point, () =>
+        {
+            var p = point.Progress;
+            var replayed = r.SamplesSeenAtLoss - p.SamplesSeen;
+            ApplyProgress(point);
+            var seconds = r.Clock.Elapsed.TotalSeconds;
+            _summary.Rollbacks.Add(new RollbackRecord(DateTime.UtcNow, $"PS shard {r.Shard} lost", Path.GetRelativePath(_setup.Job.OutDir, point.Directory),
+                r.StepAtLoss, p.Step, replayed, seconds));
+            Out.WriteLine($"coordinator: rolled back to step {p.Step} (from {r.StepAtLoss}); {replayed:N0} samples will be replayed; recovered in {seconds:F1}s");
+            _recovery = null;
+            _continueWorkersOnStart = true;
+            _clock.Start();
+            StartEpoch(p.ResumeEpoch, p, clearCredit: true);
+            // Counted after StartEpoch (which keeps the sum only for a restored epoch).
+            _epochRollbackReplayed += replayed;
+        });
     }
 
     private void NextEpochOrFinish()
@@ -521,7 +852,18 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         Receive<DataShardFailed>(m => Finish($"data shard {m.ShardIndex}: {m.Error}"));
         Receive<RunFailed>(m => Finish(m.Error));
         Receive<Terminated>(m => MemberLost(m.ActorRef));
-        Receive<JoinTraining>(m => _log.Info("{0} {1} joined after the cluster formed; not used by this run", m.Role, Sender.Path));
+        Receive<JoinTraining>(m =>
+        {
+            if (m.Role == NodeRole.ParameterServer && !_sparePs.Contains(Sender) && !_ps.Contains(Sender))
+            {
+                // A spare: it takes the place of a PS shard that is lost later.
+                _sparePs.Add(Sender);
+                Context.Watch(Sender);
+                _log.Info("ps {0} joined after the cluster formed; kept as a spare", Sender.Path);
+                return;
+            }
+            _log.Info("{0} {1} joined after the cluster formed; not used by this run", m.Role, Sender.Path);
+        });
     }
 
     private void MemberLost(IActorRef actor)
@@ -529,7 +871,8 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         var w = _workers.IndexOf(actor);
         if (w >= 0 && _liveWorkers.Remove(w))
         {
-            if (_awaitingBuffers.Remove(w) && _awaitingBuffers.Count == 0) StartEvaluation();
+            if (_awaitingBuffers.Remove(w) && _awaitingBuffers.Count == 0) BuffersSynced();
+            if (_awaitingPause.Contains(w)) Paused(w);
             _summary.Failures.Add(new FailureRecord(DateTime.UtcNow, "worker lost", actor.Path.Address.ToString(), "its unacked batches were re-issued by the data shards"));
             Out.WriteLine($"coordinator: worker {w} ({actor.Path.Address}) is gone; {_liveWorkers.Count} left");
             _gate?.Remove(w);
@@ -547,8 +890,15 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             if (_liveWorkers.Count == 0) Finish("every worker is gone");
             return;
         }
-        if (_ps.Contains(actor) || _data.Contains(actor))
-            Finish($"{(_ps.Contains(actor) ? "PS shard" : "data shard")} {actor.Path} is gone; restoring it from a checkpoint is not implemented in the cluster trainer yet");
+        if (_sparePs.Remove(actor)) return;
+        if (_ps.Contains(actor))
+        {
+            if (_recovery is not null) Finish($"PS shard {_ps.IndexOf(actor)} ({actor.Path.Address}) is gone during a recovery; giving up");
+            else Recover(actor);
+            return;
+        }
+        if (_data.Contains(actor))
+            Finish($"data shard {actor.Path} is gone; restoring a data shard is not implemented (only PS shards are)");
     }
 
     private void AnnounceClockIfGated()
@@ -596,4 +946,30 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     }
 
     private sealed record RunFailed(string Error);
+
+    private sealed record PsReplacementTimedOut
+    {
+        public static readonly PsReplacementTimedOut Instance = new();
+    }
+
+    private sealed record Recovery(int Shard, Stopwatch Clock, long StepAtLoss, long SamplesSeenAtLoss, bool ReplacementReady = false);
+}
+
+/// <summary>A checkpoint to continue from: its folder, progress, dense state, Dice statistics and PS shard count.</summary>
+internal sealed record ResumePoint(string Directory, TrainingProgress Progress, DenseState Dense, float[] Buffers, int PsShards)
+{
+    /// <summary>The newest valid checkpoint of run <paramref name="outDir"/> (refused ones are reported by name).</summary>
+    public static ResumePoint Find(string outDir, int dataShards, Action<string, string> refused) =>
+        Load(ModelCheckpoint.Resolve(outDir, refused), dataShards);
+
+    public static ResumePoint Load(string dir, int dataShards)
+    {
+        var manifest = CheckpointStore.Open(dir);
+        var progress = TrainingProgress.Read(dir);
+        if (progress.DataShards.Count > 0 && progress.DataShards.Count != dataShards)
+            throw new InvalidDataException($"checkpoint {dir} was written mid-epoch with {progress.DataShards.Count} data shard(s); resume it with --data-shards {progress.DataShards.Count} (this run has {dataShards})");
+        var (dense, buffers) = ModelCheckpoint.ReadDense(Path.Combine(dir, "dense.bin"));
+        var ps = int.Parse(manifest.Meta.GetValueOrDefault("ps_shards", "0"), System.Globalization.CultureInfo.InvariantCulture);
+        return new ResumePoint(dir, progress, dense, buffers, ps);
+    }
 }

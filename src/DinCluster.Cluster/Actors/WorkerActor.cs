@@ -21,7 +21,8 @@ namespace DinCluster.Cluster.Actors;
 ///   Idle --StartTraining--> Starting --ModelCreated, DenseWeights--> Training
 ///   a step in Training:  Pulling --rows + dense--> Ready --(gate)--> Computing --> Pushing --all applied--> acked
 /// </code>
-/// Test evaluation (EvaluateRowGroup) runs between epochs, when no step is in flight.
+/// Test evaluation (EvaluateRowGroup) runs between epochs, or while paused, when no step is in flight.
+/// PauseTraining / ContinueTraining bracket a mid-epoch checkpoint; ResetTraining drops everything held (rollback).
 /// </summary>
 public sealed class WorkerActor : ReceiveActor, IWithStash
 {
@@ -42,6 +43,9 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
     private long? _minClock;
     private long? _bspStep;
     private bool _waitingSent;
+    private long? _pauseStep;
+    private bool _pauseReplied;
+    private bool _resetting;
     private Work? _current;
     private Work? _next;
     private Evaluation? _eval;
@@ -147,12 +151,14 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         });
         Receive<StepRunner.EvalGroupRead>(m =>
         {
-            _eval!.Batches = m.Batches;
+            if (_eval?.Task.TaskId != m.TaskId) return; // dropped by a rollback
+            _eval.Batches = m.Batches;
             Pump();
         });
         Receive<StepRunner.Predicted>(m =>
         {
-            var batch = _eval!.Batches![m.Sequence];
+            if (_eval?.Task.TaskId != m.TaskId || _eval.Batches is null) return; // dropped by a rollback
+            var batch = _eval.Batches[m.Sequence];
             var group = _schema.SparseIndex(_schema.GroupBy);
             _coordinator.Tell(new PredictionsScored(_eval.Task.Epoch, m.TaskId, group >= 0 ? batch.Sparse[group] : new long[batch.Count], m.Scores, batch.Labels));
             _eval.Sequence++;
@@ -160,8 +166,49 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
             _eval.Computing = false;
             Pump();
         });
+        Receive<PauseTraining>(m =>
+        {
+            _pauseStep = m.Step;
+            _pauseReplied = false;
+            Pump();
+        });
+        Receive<ContinueTraining>(_ =>
+        {
+            _pauseStep = null;
+            if (_resetting)
+            {
+                _resetting = false;
+                foreach (var shard in _start.DataShards) shard.Tell(new RequestBatches(Index, _start.Options.Credit));
+            }
+            Pump();
+        });
+        Receive<ResetTraining>(Reset);
         Receive<StepRunner.StepFailed>(Fail);
         Receive<StopTraining>(_ => Context.Stop(Self));
+    }
+
+    /// <summary>
+    /// Rollback: everything held belongs to steps that are undone. Until <see cref="ContinueTraining"/>
+    /// this worker computes nothing and asks for no batch (batches that still arrive are kept: the
+    /// restored ledger has them pending, and a late ack of a pending batch consumes it once).
+    /// </summary>
+    private void Reset(ResetTraining m)
+    {
+        _log.Info("worker {0}: rollback; dropping {1} queued batch(es){2}", Index, _queue.Count, _current is null ? "" : " and the step in flight");
+        _queue.Clear();
+        _current = null;
+        _next = null;
+        _eval = null;
+        _evalTasks.Clear();
+        _start = _start with { PsShards = m.PsShards };
+        _minClock = null;
+        _bspStep = null;
+        _waitingSent = false;
+        Array.Fill(_exhausted, false);
+        _resetting = true;
+        _pauseStep = long.MaxValue;
+        _pauseReplied = true;
+        _coordinator.Tell(new WorkerReset(Index));
     }
 
     /// <summary>Moves every piece of work as far as it can go; called after each message.</summary>
@@ -197,12 +244,20 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
             _coordinator.Tell(new WorkerWaiting(Index, _clock));
             _waitingSent = true;
         }
-        if (_current is null && _next is null) PumpEvaluation();
+        if (_pauseStep is { } pause && !_pauseReplied && _current is not { Phase: Phase.Computing or Phase.Pushing })
+        {
+            // Every step this worker started is applied and its StepCompleted sent (before this reply).
+            _pauseReplied = true;
+            _coordinator.Tell(new TrainingPaused(Index, pause));
+        }
+        // Test scoring needs the runner free of training steps: nothing held (between epochs), or
+        // paused with the held batch not yet computing (a run stopped by --max-steps in async).
+        if ((_current is null && _next is null) || (_pauseStep is not null && _current is not { Phase: Phase.Computing or Phase.Pushing })) PumpEvaluation();
     }
 
-    private bool CanTakeBatch() => Sync != SyncMode.Bsp || _bspStep is not null;
+    private bool CanTakeBatch() => !_resetting && (Sync != SyncMode.Bsp || _bspStep is not null);
 
-    private bool GateOpen() => Sync != SyncMode.Ssp || SspGate.CanStart(_clock, _minClock, _start.Options.Staleness);
+    private bool GateOpen() => _pauseStep is null && (Sync != SyncMode.Ssp || SspGate.CanStart(_clock, _minClock, _start.Options.Staleness));
 
     private Work StartPull(int shard, Batch batch)
     {
@@ -223,7 +278,8 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
 
     private void PushResults(StepRunner.TrainStepDone m)
     {
-        var w = _current!;
+        // A step computed for a batch dropped by a rollback: its gradients are of undone state.
+        if (_current is not { Phase: Phase.Computing } w || w.Batch.BatchId != m.BatchId) return;
         var result = m.Result;
         w.Loss = result.Loss;
         var gradients = _schema.Tables.Select((t, i) => new TableRows(t.Name, t.Dim, w.Index.UniqueIds[i], result.RowGradients[i])).ToArray();

@@ -31,6 +31,8 @@ public sealed record BatchTicket(long BatchId, int GroupOrdinal, int Offset, int
 
     public static int EpochOf(long batchId) => (int)(batchId >> 40);
 
+    public static int ShardOf(long batchId) => (int)((batchId >> 32) & 0xFF);
+
     /// <summary>A shard's row groups in the seeded order of one epoch (as the local trainer shuffles per epoch).</summary>
     public static RowGroupRef[] EpochOrder(IReadOnlyList<RowGroupRef> groups, long seed, int epoch, int shard)
     {

@@ -36,4 +36,7 @@ public sealed class CreditWindow
 
     /// <summary>Forgets a worker (it died); its credit goes with it.</summary>
     public void Remove(int worker) => _credit.Remove(worker);
+
+    /// <summary>Every worker's credit gone (a rollback: workers ask again).</summary>
+    public void Clear() => _credit.Clear();
 }

@@ -68,6 +68,25 @@ public sealed class RowGroupLedger
     }
 
     /// <summary>
+    /// Resume / rollback: the batches of <paramref name="batchIds"/> are consumed already (their
+    /// gradients are in the checkpoint restored); they leave the pending queue. Returns how many.
+    /// </summary>
+    public int RestoreConsumed(IEnumerable<long> batchIds)
+    {
+        var n = 0;
+        foreach (var id in batchIds)
+        {
+            if (!_tickets.TryGetValue(id, out var ticket))
+                throw new ArgumentException($"batch {id} is not a batch of epoch {Epoch} on this shard; the checkpoint was written with another data layout", nameof(batchIds));
+            if (!_consumed.Add(id)) continue;
+            _pending.Remove(ticket);
+            SamplesConsumed += ticket.Count;
+            n++;
+        }
+        return n;
+    }
+
+    /// <summary>
     /// The batch holds only <paramref name="available"/> good rows (the reader skipped bad ones);
     /// recorded once per batch, so a re-issue does not count the skip twice.
     /// </summary>

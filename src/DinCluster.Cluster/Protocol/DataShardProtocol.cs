@@ -31,3 +31,11 @@ public sealed record BatchAcked(long BatchId, int WorkerIndex) : IDinMessage;
 
 /// <summary>The shard cannot go on (bad input under --on-bad-input fail); the message names file, row group and row.</summary>
 public sealed record DataShardFailed(int ShardIndex, string Error) : IDinMessage;
+
+/// <summary>
+/// Coordinator -> data shard (resume, rollback): start <see cref="Epoch"/> with the batches of
+/// <see cref="ConsumedBatchIds"/> already consumed (their gradients are in the checkpoint) and
+/// every worker's credit cleared when <see cref="ClearCredit"/> (a rollback: workers ask again).
+/// Replies <see cref="EpochStarted"/>.
+/// </summary>
+public sealed record RestoreEpoch(int Epoch, long[] ConsumedBatchIds, bool ClearCredit) : IDinMessage;

@@ -20,3 +20,8 @@ public sealed record DenseGradientsApplied(long BatchId, long Version, PushOutco
 public sealed record GetDenseState(long Step) : IDinMessage;
 
 public sealed record DenseStateSnapshot(long Step, long AdamStep, float[] Values, float[] M, float[] V) : IDinMessage;
+
+/// <summary>Coordinator -> dense parameters (resume, rollback): weights and Adam state of a checkpoint.</summary>
+public sealed record RestoreDenseState(long Step, long AdamStep, float[] Values, float[] M, float[] V) : IDinMessage;
+
+public sealed record DenseStateRestored(long Step) : IDinMessage;

@@ -55,3 +55,12 @@ public sealed record WriteSnapshot(long Step, string Path) : IDinMessage;
 
 /// <summary>Reply to <see cref="WriteSnapshot"/>; <paramref name="Error"/> is empty when the file was written.</summary>
 public sealed record SnapshotWritten(int ShardIndex, long Step, string Path, string Error) : IDinMessage;
+
+/// <summary>
+/// Coordinator -> PS (resume, rollback): replace the shard's tables with the rows of the checkpoint's
+/// snapshot files that route to it (any old shard count), dropping buffered bsp pushes and partial pushes.
+/// </summary>
+public sealed record RestoreSnapshot(long Step, string[] Paths) : IDinMessage;
+
+/// <summary>PS -> coordinator: <see cref="RestoreSnapshot"/> done (<see cref="Error"/> empty) or failed.</summary>
+public sealed record SnapshotRestored(int ShardIndex, long Step, long Rows, string Error) : IDinMessage;

@@ -41,3 +41,24 @@ public sealed record WorkerBuffers(int WorkerIndex, int Epoch, float[] Buffers) 
 /// average before evaluation, so every worker scores the test set with one set of statistics.
 /// </summary>
 public sealed record SetBuffers(int Epoch, float[] Buffers) : IDinMessage;
+
+/// <summary>
+/// Coordinator -> worker, before a mid-epoch checkpoint (async/ssp): finish the batch being computed
+/// or pushed, start no new step; reply <see cref="TrainingPaused"/> once nothing is half-applied.
+/// </summary>
+public sealed record PauseTraining(long Step) : IDinMessage;
+
+/// <summary>Worker -> coordinator: every step this worker started is applied and reported; it computes nothing until <see cref="ContinueTraining"/>.</summary>
+public sealed record TrainingPaused(int WorkerIndex, long Step) : IDinMessage;
+
+/// <summary>Coordinator -> worker: the checkpoint is written; take steps again.</summary>
+public sealed record ContinueTraining(long Step) : IDinMessage;
+
+/// <summary>
+/// Coordinator -> worker, on a rollback to a checkpoint: drop every batch held and every step in
+/// flight, use <see cref="PsShards"/> from now on (a lost shard's replacement), accept batches of
+/// <see cref="Epoch"/> only, and ask the data shards for credit again. Replies <see cref="WorkerReset"/>.
+/// </summary>
+public sealed record ResetTraining(int Epoch, IActorRef[] PsShards) : IDinMessage;
+
+public sealed record WorkerReset(int WorkerIndex) : IDinMessage;

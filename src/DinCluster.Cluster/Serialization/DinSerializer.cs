@@ -104,6 +104,19 @@ public sealed class DinSerializer : SerializerWithStringManifest
         Add<WorkerBuffers>("WB", (w, m) => { w.Write(m.WorkerIndex); w.Write(m.Epoch); w.Floats(m.Buffers); },
             r => new(r.ReadInt32(), r.ReadInt32(), r.Floats()));
         Add<SetBuffers>("SB", (w, m) => { w.Write(m.Epoch); w.Floats(m.Buffers); }, r => new(r.ReadInt32(), r.Floats()));
+        Add<PauseTraining>("PT", (w, m) => w.Write(m.Step), r => new(r.ReadInt64()));
+        Add<TrainingPaused>("TP", (w, m) => { w.Write(m.WorkerIndex); w.Write(m.Step); }, r => new(r.ReadInt32(), r.ReadInt64()));
+        Add<ContinueTraining>("CT", (w, m) => w.Write(m.Step), r => new(r.ReadInt64()));
+        Add<ResetTraining>("RT", (w, m) => { w.Write(m.Epoch); w.Array(m.PsShards, WriteRef); }, r => new(r.ReadInt32(), r.Array(ReadRef)));
+        Add<WorkerReset>("WRS", (w, m) => w.Write(m.WorkerIndex), r => new(r.ReadInt32()));
+        Add<RestoreSnapshot>("RS", (w, m) => { w.Write(m.Step); w.Array(m.Paths, Wire.Str); }, r => new(r.ReadInt64(), r.Array(Wire.Str)));
+        Add<SnapshotRestored>("SR", (w, m) => { w.Write(m.ShardIndex); w.Write(m.Step); w.Write(m.Rows); w.Str(m.Error); },
+            r => new(r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.Str()));
+        Add<RestoreDenseState>("RDS", (w, m) => { w.Write(m.Step); w.Write(m.AdamStep); w.Floats(m.Values); w.Floats(m.M); w.Floats(m.V); },
+            r => new(r.ReadInt64(), r.ReadInt64(), r.Floats(), r.Floats(), r.Floats()));
+        Add<DenseStateRestored>("DSR", (w, m) => w.Write(m.Step), r => new(r.ReadInt64()));
+        Add<RestoreEpoch>("RE", (w, m) => { w.Write(m.Epoch); w.Longs(m.ConsumedBatchIds); w.Write(m.ClearCredit); },
+            r => new(r.ReadInt32(), r.Longs(), r.ReadBoolean()));
 
         // CoordinatorProtocol
         Add<JoinTraining>("JT", (w, m) => w.Write((int)m.Role), r => new(r.Enum<NodeRole>()));

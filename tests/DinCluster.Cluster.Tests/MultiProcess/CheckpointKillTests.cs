@@ -41,9 +41,9 @@ public sealed class CheckpointKillTests(ITestOutputHelper output)
         SyntheticGenerator.Generate(data, new SyntheticSettings { Users = 20_000, Items = 40_000, Categories = 200, Samples = 24_000, Seed = seed, RowGroupSize = 2048 });
         var root = Path.Combine(run, "checkpoints");
         Directory.CreateDirectory(root);
-        string[] Train(bool resume) =>
+        string[] Train(bool resume, int every = 1) =>
             ["train", "--local", "--data", data, "--out", run, "--epochs", "1", "--embedding-dim", "32", "--batch-size", "128",
-             "--seed", "3", "--threads", "1", "--checkpoint-every-steps", "1", .. resume ? (string[])["--resume"] : []];
+             "--seed", "3", "--threads", "1", "--checkpoint-every-steps", $"{every}", .. resume ? (string[])["--resume"] : []];
 
         string? copied = null;
         Dictionary<string, (long Bytes, string Sha)> before = [];
@@ -96,7 +96,7 @@ public sealed class CheckpointKillTests(ITestOutputHelper output)
         output.WriteLine($"{copied} restores: step {model.Manifest.Step}, {model.Tables.Stats().Sum(s => s.Rows):N0} embedding rows");
 
         // --resume continues from it and finishes the epoch; the stale .tmp is cleared by the next write.
-        var resume = Start(Train(resume: true), out var resumeLog);
+        var resume = Start(Train(resume: true, every: 50), out var resumeLog);
         await resume.WaitForExitAsync().WaitAsync(AttemptTimeout);
         Assert.True(resume.ExitCode == 0, $"resume exited {resume.ExitCode}:\n{resumeLog}");
         var summary = RunSummary.Read(Path.Combine(run, "summary.json"));

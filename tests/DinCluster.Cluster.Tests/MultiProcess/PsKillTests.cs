@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using DinCluster.Cluster.Hosting;
+using DinCluster.Cluster.Protocol;
+using DinCluster.Cluster.Runs;
+using DinCluster.Cluster.Tests.Support;
+using DinCluster.Data;
+using Xunit.Abstractions;
+
+namespace DinCluster.Cluster.Tests.MultiProcess;
+
+/// <summary>
+/// A PS process SIGKILLed mid-epoch in a multi-process cluster (scripts/local-cluster). The test
+/// starts a replacement `node --role ps` process (a restarted PS); the coordinator rolls every PS
+/// shard, the dense state and the data ledger back to the last checkpoint and training completes.
+/// bsp with one worker and one data shard is deterministic, so the faulted run is held to a
+/// fault-free run of the same job (simulated cluster, same seed) within 0.005 test AUC.
+/// Writes the fault-suite row "ps-kill".
+/// </summary>
+[Trait("Category", "MultiProcess")]
+[Collection(TorchCollection.Name)]
+public sealed class PsKillTests(ITestOutputHelper output)
+{
+    private const int SigKill = 9;
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(8);
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    [Fact]
+    public async Task Ps_process_killed_mid_epoch_is_replaced_and_every_shard_rolls_back_to_the_last_checkpoint()
+    {
+        const ulong dataSeed = 29;
+        const int trainSeed = 3;
+        output.WriteLine($"data seed {dataSeed}, train seed {trainSeed}; bsp, 1 worker, 1 data shard, 2 PS processes; PS 1 SIGKILLed after the first mid-epoch checkpoint");
+        using var dir = new TempDir();
+        var data = Path.Combine(dir.Path, "data");
+        var run = Path.Combine(dir.Path, "run");
+        var dataset = SyntheticGenerator.Generate(data, new SyntheticSettings { Users = 500, Items = 1000, Categories = 20, Samples = 6000, HistoryMax = 10, Seed = dataSeed, RowGroupSize = 500 });
+        string[] flags = ["--epochs", "2", "--embedding-dim", "8", "--batch-size", "64", "--dense-lr", "0.005", "--seed", $"{trainSeed}", "--threads", "1", "--sync", "bsp"];
+
+        // The fault-free run of the same job: the baseline AUC.
+        var cli = Cli(data, Path.Combine(dir.Path, "baseline"));
+        using (var cts = new CancellationTokenSource(RunTimeout))
+        {
+            var baselineRun = await ClusterRunner.RunSimulated(cli, new ClusterShapeOptions(Workers: 1, DataShards: 1, Sync: SyncMode.Bsp), new StringWriter(), ct: cts.Token);
+            Assert.Equal("completed", baselineRun.Summary.Status);
+            _baseline = baselineRun.Summary.Final!.Auc;
+        }
+        output.WriteLine($"fault-free baseline (simulated cluster): test AUC {_baseline:F4}");
+
+        var checkpoints = Path.Combine(run, "checkpoints");
+        Directory.CreateDirectory(checkpoints);
+        using var watcher = new FileSystemWatcher(checkpoints) { NotifyFilter = NotifyFilters.DirectoryName };
+        var committed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        watcher.Renamed += (_, e) => { if (!e.Name!.EndsWith(".tmp", StringComparison.Ordinal)) committed.TrySetResult(e.Name); };
+        watcher.EnableRaisingEvents = true;
+
+        var cluster = LocalClusterScript.Run(
+            ["start", "--data", data, "--out", run, "--workers", "1", "--ps", "2", "--data-shards", "1", "--checkpoint-every-steps", "30", .. flags],
+            "local-cluster start (coordinator + 4 node processes, ps-1 killed)", RunTimeout, stopRunOnTimeout: run);
+        var first = await Task.WhenAny(committed.Task, cluster).WaitAsync(RunTimeout);
+        if (first != committed.Task) Assert.Fail($"the run ended before any checkpoint was committed:\n{(await cluster).Output}");
+        var ckpt = await committed.Task;
+
+        var nodes = Path.Combine(run, "nodes");
+        var victim = int.Parse(File.ReadAllText(Path.Combine(nodes, "ps-1.pid")).Trim(), CultureInfo.InvariantCulture);
+        Assert.Equal(0, Kill(victim, SigKill));
+        var killedAt = Stopwatch.StartNew();
+        output.WriteLine($"{ckpt} committed; SIGKILL to ps-1 (pid {victim})");
+
+        // A restarted PS process joins the same cluster (the coordinator is its seed).
+        var port = File.ReadLines(Path.Combine(nodes, "cluster.txt")).First(l => l.StartsWith("port=", StringComparison.Ordinal))[5..];
+        var dll = File.ReadLines(Path.Combine(nodes, "cluster.txt")).First(l => l.StartsWith("dll=", StringComparison.Ordinal))[4..];
+        using var replacement = StartNode(dll, ["node", "--role", "ps", "--port", "0", "--seeds", $"127.0.0.1:{port}", "--threads", "1"], Path.Combine(nodes, "ps-restarted.log"));
+
+        var (code, text) = await cluster;
+        output.WriteLine(string.Join('\n', text.Split('\n').Where(l => !l.StartsWith('[') && l.Trim().Length > 0)));
+        await replacement.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+        var summary = RunSummary.Read(Path.Combine(run, "summary.json"));
+        Assert.True(summary.Status == "completed", $"run {summary.Status}: {summary.Error}");
+        // ps-1 is the one failed node (SIGKILL), so local-cluster reports 3.
+        Assert.True(code is 0 or 3, $"local-cluster exited {code}");
+        Assert.StartsWith("exited 137", File.ReadAllText(Path.Combine(nodes, "ps-1.exit")).Trim());
+        var rollback = Assert.Single(summary.Rollbacks);
+        output.WriteLine($"rollback: {JsonSerializer.Serialize(rollback)}");
+        Assert.Equal(Path.Combine("checkpoints", ckpt), rollback.Checkpoint);
+        Assert.True(rollback.FromStep >= rollback.ToStep, $"rolled back from step {rollback.FromStep} to {rollback.ToStep}");
+        Assert.True(rollback.SamplesReplayed >= 0);
+        Assert.Contains(summary.Failures, f => f.Kind == "ps lost");
+        Assert.Equal(2, summary.Epochs.Count);
+        foreach (var e in summary.Epochs)
+        {
+            Assert.True(e.LedgerExact, $"epoch {e.Epoch}: ledger not exact ({e.SamplesConsumed}/{e.SamplesExpected})");
+            Assert.Equal(dataset.Train.Samples, e.SamplesConsumed);
+        }
+        Assert.Equal(rollback.SamplesReplayed, summary.Epochs.Sum(e => e.SamplesReplayed));
+        var auc = summary.Final!.Auc;
+        output.WriteLine($"test AUC {auc:F4} vs fault-free {_baseline:F4} (difference {Math.Abs(auc - _baseline):F4}); recovery {rollback.RecoverySeconds:F1}s after detection, {killedAt.Elapsed.TotalSeconds:F0}s from the kill to the end of the run (loaded machine)");
+        Assert.True(Math.Abs(auc - _baseline) <= 0.005, $"test AUC {auc:F4} is not within 0.005 of the fault-free run's {_baseline:F4}");
+
+        WriteRow("ps-kill", "passed", summary.Epochs.Sum(e => e.SamplesConsumed), summary.Epochs.Sum(e => e.SamplesExpected), rollback.SamplesReplayed,
+            auc, _baseline, rollback.RecoverySeconds,
+            $"PS 1 of 2 SIGKILLed after {ckpt}; a restarted ps process took its shard; every shard, the dense state and the data ledger rolled back from step {rollback.FromStep} to {rollback.ToStep}; bsp, 1 worker");
+    }
+
+    private double _baseline;
+
+    /// <summary>The job the CLI builds from the flags above (the baseline runs it in-process).</summary>
+    private static DinCluster.Cluster.Jobs.TrainJob Cli(string data, string run) =>
+        new()
+        {
+            DataDir = data,
+            OutDir = run,
+            Schema = Core.Features.FeatureSchema.Default(8),
+            Model = new Model.Networks.ModelSettings { Seed = 3 },
+            Embeddings = new Core.Embeddings.EmbeddingSettings { Seed = 3 },
+            Dense = new Core.Optimizers.AdamSettings(LearningRate: 0.005f),
+            Epochs = 2,
+            BatchSize = 64,
+            Seed = 3,
+            PsShards = 2,
+            TorchThreads = 1,
+        };
+
+    private static Process StartNode(string dll, IEnumerable<string> args, string logPath)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(dll);
+        foreach (var a in args) info.ArgumentList.Add(a);
+        var process = new Process { StartInfo = info };
+        var log = new StreamWriter(logPath) { AutoFlush = true };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        process.Exited += (_, _) => { lock (log) log.Dispose(); };
+        process.EnableRaisingEvents = true;
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>One fault-suite row (format shared by every fault scenario) into DINCLUSTER_FAULT_REPORT_DIR or TestResults/fault-suite.</summary>
+    private static void WriteRow(string scenario, string outcome, long consumed, long expected, long replayed, double auc, double baseline, double? recovery, string note)
+    {
+        var dir = Environment.GetEnvironmentVariable("DINCLUSTER_FAULT_REPORT_DIR") is { Length: > 0 } d ? d : Path.Combine(LocalClusterScript.RepoRoot, "TestResults", "fault-suite");
+        Directory.CreateDirectory(dir);
+        var row = new Dictionary<string, object?>
+        {
+            ["scenario"] = scenario,
+            ["outcome"] = outcome,
+            ["samples_consumed"] = consumed,
+            ["samples_expected"] = expected,
+            ["samples_replayed"] = replayed,
+            ["test_auc"] = auc,
+            ["baseline_auc"] = baseline,
+            ["recovery_seconds"] = recovery,
+            ["note"] = note,
+        };
+        File.WriteAllText(Path.Combine(dir, scenario + ".json"), JsonSerializer.Serialize(row, new JsonSerializerOptions { WriteIndented = true }));
+    }
+}

@@ -23,7 +23,11 @@ namespace DinCluster.Cluster.Actors;
 ///   Forming --all roles joined--> Assigning --PS ready, row groups assigned, workers ready-->
 ///   Training(e) --every data shard's EpochCompleted--> SyncingBuffers(e) --workers' Dice statistics averaged-->
 ///   Evaluating(e) --all tasks scored--> Checkpointing(e) --PS snapshots + dense state committed--> Training(e+1) | Finished
-///   (any state) --bad input, lost PS/data shard, no worker left, formation timeout--> Finished(failed)
+///   Training(e) --checkpoint due (--checkpoint-every-steps/-minutes)--> workers paused (async/ssp) --> SyncingBuffers
+///               --> Checkpointing(e, mid-epoch) --committed--> Training(e) (workers continue)
+///   Assigning --resume: RestoreSnapshot to every PS + RestoreDenseState--> Restoring --> workers start --> Training(checkpoint's epoch)
+///   (Training..Checkpointing) --PS lost--> Recovering --replacement ps ready, workers reset--> Restoring --> Training(checkpoint's epoch)
+///   (any state) --bad input, lost data shard, no worker left, no checkpoint to roll back to, formation timeout--> Finished(failed)
 /// </code>
 /// </summary>
 public sealed class TrainingCoordinator : ReceiveActor, IWithTimers

@@ -34,12 +34,12 @@ public sealed class PsKillTests(ITestOutputHelper output)
     {
         const ulong dataSeed = 29;
         const int trainSeed = 3;
-        output.WriteLine($"data seed {dataSeed}, train seed {trainSeed}; bsp, 1 worker, 1 data shard, 2 PS processes; PS 1 SIGKILLed after the first mid-epoch checkpoint");
+        output.WriteLine($"data seed {dataSeed}, train seed {trainSeed}; bsp, 1 worker, 1 data shard, 2 PS processes; PS 1 SIGKILLed 10 steps after the first mid-epoch checkpoint (step 30)");
         using var dir = new TempDir();
         var data = Path.Combine(dir.Path, "data");
         var run = Path.Combine(dir.Path, "run");
         var dataset = SyntheticGenerator.Generate(data, new SyntheticSettings { Users = 500, Items = 1000, Categories = 20, Samples = 6000, HistoryMax = 10, Seed = dataSeed, RowGroupSize = 500 });
-        string[] flags = ["--epochs", "2", "--embedding-dim", "8", "--batch-size", "64", "--dense-lr", "0.005", "--seed", $"{trainSeed}", "--threads", "1", "--sync", "bsp"];
+        string[] flags = ["--epochs", "2", "--embedding-dim", "8", "--batch-size", "64", "--dense-lr", "0.005", "--seed", $"{trainSeed}", "--threads", "1", "--sync", "bsp", "--log-every", "5"];
 
         // The fault-free run of the same job: the baseline AUC.
         var cli = Cli(data, Path.Combine(dir.Path, "baseline"));
@@ -64,20 +64,26 @@ public sealed class PsKillTests(ITestOutputHelper output)
         var first = await Task.WhenAny(committed.Task, cluster).WaitAsync(RunTimeout);
         if (first != committed.Task) Assert.Fail($"the run ended before any checkpoint was committed:\n{(await cluster).Output}");
         var ckpt = await committed.Task;
+        // 10 more steps trained after it (metrics.csv, a row every 5 steps, flushed per row): those are replayed.
+        await StepReached(Path.Combine(run, "metrics.csv"), 40).WaitAsync(RunTimeout);
 
         var nodes = Path.Combine(run, "nodes");
         var victim = int.Parse(File.ReadAllText(Path.Combine(nodes, "ps-1.pid")).Trim(), CultureInfo.InvariantCulture);
         Assert.Equal(0, Kill(victim, SigKill));
         var killedAt = Stopwatch.StartNew();
+        var killedUtc = DateTime.UtcNow;
         output.WriteLine($"{ckpt} committed; SIGKILL to ps-1 (pid {victim})");
 
         // A restarted PS process joins the same cluster (the coordinator is its seed).
         var port = File.ReadLines(Path.Combine(nodes, "cluster.txt")).First(l => l.StartsWith("port=", StringComparison.Ordinal))[5..];
         var dll = File.ReadLines(Path.Combine(nodes, "cluster.txt")).First(l => l.StartsWith("dll=", StringComparison.Ordinal))[4..];
-        using var replacement = StartNode(dll, ["node", "--role", "ps", "--port", "0", "--seeds", $"127.0.0.1:{port}", "--threads", "1"], Path.Combine(nodes, "ps-restarted.log"));
+        var (replacement, replacementLog) = StartNode(dll, ["node", "--role", "ps", "--port", "0", "--seeds", $"127.0.0.1:{port}", "--threads", "1"], Path.Combine(nodes, "ps-restarted.log"));
+        using var _ = replacement;
+        using var __ = replacementLog;
 
         var (code, text) = await cluster;
         output.WriteLine(string.Join('\n', text.Split('\n').Where(l => !l.StartsWith('[') && l.Trim().Length > 0)));
+        // Dismissed with the other nodes at the end of the job; WaitForExitAsync also drains its output.
         await replacement.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
 
         var summary = RunSummary.Read(Path.Combine(run, "summary.json"));
@@ -89,8 +95,9 @@ public sealed class PsKillTests(ITestOutputHelper output)
         output.WriteLine($"rollback: {JsonSerializer.Serialize(rollback)}");
         Assert.Equal(Path.Combine("checkpoints", ckpt), rollback.Checkpoint);
         Assert.True(rollback.FromStep >= rollback.ToStep, $"rolled back from step {rollback.FromStep} to {rollback.ToStep}");
-        Assert.True(rollback.SamplesReplayed >= 0);
-        Assert.Contains(summary.Failures, f => f.Kind == "ps lost");
+        Assert.True(rollback.FromStep - rollback.ToStep >= 10 && rollback.SamplesReplayed > 0, $"expected >= 10 steps replayed, got {rollback.FromStep - rollback.ToStep} ({rollback.SamplesReplayed} samples)");
+        var lost = Assert.Single(summary.Failures, f => f.Kind == "ps lost");
+        output.WriteLine($"PS loss noticed {(lost.AtUtc - killedUtc).TotalSeconds:F1}s after the SIGKILL (failure detector + split-brain resolver downing, shipped settings)");
         Assert.Equal(2, summary.Epochs.Count);
         foreach (var e in summary.Epochs)
         {
@@ -104,10 +111,37 @@ public sealed class PsKillTests(ITestOutputHelper output)
 
         WriteRow("ps-kill", "passed", summary.Epochs.Sum(e => e.SamplesConsumed), summary.Epochs.Sum(e => e.SamplesExpected), rollback.SamplesReplayed,
             auc, _baseline, rollback.RecoverySeconds,
-            $"PS 1 of 2 SIGKILLed after {ckpt}; a restarted ps process took its shard; every shard, the dense state and the data ledger rolled back from step {rollback.FromStep} to {rollback.ToStep}; bsp, 1 worker");
+            $"PS 1 of 2 SIGKILLed 10 steps after {ckpt}; noticed {(lost.AtUtc - killedUtc).TotalSeconds:F1}s after the kill; a restarted ps process took its shard; " +
+            $"every shard, the dense state and the data ledger rolled back from step {rollback.FromStep} to {rollback.ToStep}; recovery = detection to training again; bsp, 1 worker");
     }
 
     private double _baseline;
+
+    /// <summary>Completes when metrics.csv holds a row of step >= <paramref name="step"/> (file-system events, no polling).</summary>
+    private static async Task StepReached(string metrics, long step)
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Check()
+        {
+            try
+            {
+                using var stream = new FileStream(metrics, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                using var reader = new StreamReader(stream);
+                var lines = reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1);
+                if (lines.Select(l => l.Split(',')).Any(c => c.Length > 1 && long.TryParse(c[1], CultureInfo.InvariantCulture, out var s) && s >= step)) reached.TrySetResult();
+            }
+            catch (IOException)
+            {
+                // not there yet, or being written: the next event checks again
+            }
+        }
+        using var watcher = new FileSystemWatcher(Path.GetDirectoryName(metrics)!, Path.GetFileName(metrics)) { NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.FileName };
+        watcher.Changed += (_, _) => Check();
+        watcher.Created += (_, _) => Check();
+        watcher.EnableRaisingEvents = true;
+        Check();
+        await reached.Task;
+    }
 
     /// <summary>The job the CLI builds from the flags above (the baseline runs it in-process).</summary>
     private static DinCluster.Cluster.Jobs.TrainJob Cli(string data, string run) =>
@@ -126,7 +160,7 @@ public sealed class PsKillTests(ITestOutputHelper output)
             TorchThreads = 1,
         };
 
-    private static Process StartNode(string dll, IEnumerable<string> args, string logPath)
+    private static (Process, StreamWriter) StartNode(string dll, IEnumerable<string> args, string logPath)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(dll);
@@ -135,12 +169,10 @@ public sealed class PsKillTests(ITestOutputHelper output)
         var log = new StreamWriter(logPath) { AutoFlush = true };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
-        process.Exited += (_, _) => { lock (log) log.Dispose(); };
-        process.EnableRaisingEvents = true;
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return process;
+        return (process, log);
     }
 
     /// <summary>One fault-suite row (format shared by every fault scenario) into DINCLUSTER_FAULT_REPORT_DIR or TestResults/fault-suite.</summary>

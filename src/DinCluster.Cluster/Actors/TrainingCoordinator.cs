@@ -439,6 +439,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         Become(Training);
         if (_epochDone.Count == _data.Count && _barrier is null) Evaluate();
         else if (Sync == SyncMode.Bsp) BeginBspStep();
+        else AnnounceClockIfGated();
     }
 
     // ---- SyncingBuffers(e): each worker's Dice running statistics saw only its own batches; the
@@ -483,6 +484,8 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             if (_awaitingBuffers.Count == 0) BuffersSynced();
         });
         Receive<EpochCompleted>(RecordEpochDone);
+        // ssp: a paused worker that runs out of batches says so once; the gate must hear it.
+        Receive<WorkerWaiting>(m => _gate?.Waiting(m.WorkerIndex, m.Clock));
         IgnoreLateTraining();
         Common();
     }
@@ -622,6 +625,8 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             TryCommitCheckpoint();
         });
         Receive<EpochCompleted>(RecordEpochDone);
+        // ssp: a paused worker that runs out of batches says so once; the gate must hear it.
+        Receive<WorkerWaiting>(m => _gate?.Waiting(m.WorkerIndex, m.Clock));
         IgnoreLateTraining();
         Common();
     }

@@ -83,6 +83,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private bool _continueWorkersOnStart;
     private long _epochRollbackReplayed;
     private Recovery? _recovery;
+    private double _priorTrainSeconds;
 
     public TrainingCoordinator(CoordinatorSetup setup)
     {
@@ -576,7 +577,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         };
         _summary.Epochs.Add(record);
         _summary.Steps = _totalSteps;
-        _summary.TrainSeconds = _clock.Elapsed.TotalSeconds;
+        _summary.TrainSeconds = _priorTrainSeconds + _clock.Elapsed.TotalSeconds;
         _metrics?.Add(new MetricsRow(_epoch, _totalSteps, _samplesSeen, _clock.Elapsed.TotalSeconds, null, record.SamplesPerSecond,
             test?.Auc, test?.Gauc, test?.LogLoss));
         Out.WriteLine($"epoch {_epoch}: {record.SamplesConsumed:N0}/{record.SamplesExpected:N0} samples (exact: {record.LedgerExact}, replayed {record.SamplesReplayed:N0}), train loss {record.TrainLoss:F4}, {record.SamplesPerSecond:N0} samples/s | test AUC {test?.Auc:F4} GAUC {test?.Gauc:F4} logloss {test?.LogLoss:F4}");
@@ -738,6 +739,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     {
         var p = point.Progress;
         ApplyProgress(point);
+        _priorTrainSeconds = p.Epochs.Sum(e => e.Seconds);
         _summary.ResumedFrom = new ResumeRecord(Path.GetRelativePath(_setup.Job.OutDir, point.Directory), p.Step, p.Epoch, p.EpochComplete, point.PsShards, _ps.Count);
         Out.WriteLine($"coordinator: resuming from {Path.GetFileName(point.Directory)}: step {p.Step}, epoch {p.Epoch} ({(p.EpochComplete ? "complete" : $"{p.DataShards.Sum(d => d.ConsumedBatchIds.Length)} batches done")}), {point.PsShards} -> {_ps.Count} PS shard(s)");
         if (p.ResumeEpoch > _setup.Job.Epochs) Finish(null);
@@ -930,7 +932,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _summary.Error = error;
         _summary.FinishedUtc = DateTime.UtcNow;
         _summary.Steps = _totalSteps;
-        _summary.TrainSeconds = _clock.Elapsed.TotalSeconds;
+        _summary.TrainSeconds = _priorTrainSeconds + _clock.Elapsed.TotalSeconds;
         _summary.Summarize();
         var dir = _setup.Job.OutDir;
         if (Directory.Exists(dir))

@@ -12,7 +12,7 @@ namespace DinCluster.Cluster.Tests.MultiProcess;
 
 /// <summary>
 /// A real `dincluster train --local` process checkpointing every step is SIGKILLed while a checkpoint
-/// is being written. The moment comes from the file system (inotify: a ckpt-*.tmp folder appears);
+/// is being written. The moment comes from the file system (inotify: a file appears in a ckpt-*.tmp folder);
 /// the process is frozen there with SIGSTOP, the newest committed checkpoint is copied (bytes and
 /// SHA-256), then it is SIGKILLed. No hook or variable changes the trainer's code path.
 /// </summary>
@@ -51,15 +51,17 @@ public sealed class CheckpointKillTests(ITestOutputHelper output)
         for (var attempt = 1; attempt <= 5 && tmp is null; attempt++)
         {
             // Attempt 2+ resumes the run (a lost race leaves a valid run behind).
-            using var watcher = new FileSystemWatcher(root) { NotifyFilter = NotifyFilters.DirectoryName };
+            // Armed on the first FILE created inside a ckpt-*.tmp folder: the write has begun putting bytes down.
+            using var watcher = new FileSystemWatcher(root) { NotifyFilter = NotifyFilters.DirectoryName | NotifyFilters.FileName, IncludeSubdirectories = true };
             var frozen = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
             Process? process = null;
             watcher.Created += (_, e) =>
             {
-                if (!e.Name!.EndsWith(".tmp", StringComparison.Ordinal) || frozen.Task.IsCompleted || process is null) return;
+                var folder = Path.GetFileName(Path.GetDirectoryName(e.FullPath)!);
+                if (!folder.StartsWith("ckpt-", StringComparison.Ordinal) || !folder.EndsWith(".tmp", StringComparison.Ordinal) || frozen.Task.IsCompleted || process is null) return;
                 if (!new CheckpointStore(root).Committed().Any()) return; // no previous checkpoint yet
                 Kill(process.Id, SigStop);
-                frozen.TrySetResult(e.Name);
+                frozen.TrySetResult(folder);
             };
             watcher.EnableRaisingEvents = true;
             process = Start(Train(resume: attempt > 1), out var log);

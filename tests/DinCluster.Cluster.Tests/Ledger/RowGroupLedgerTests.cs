@@ -123,4 +123,22 @@ public sealed class RowGroupLedgerTests(ITestOutputHelper output)
         Assert.Equal(17, ledger.SamplesConsumed);
         Assert.True(ledger.IsExact);
     }
+
+    [Fact]
+    public void Ledger_restored_from_a_checkpoint_serves_only_the_rest_and_is_exact_once_that_is_acked()
+    {
+        var tickets = BatchTicket.Plan(epoch: 3, shard: 2, Groups, batchSize: 4);
+        Assert.All(tickets, t => Assert.Equal(2, BatchTicket.ShardOf(t.BatchId)));
+        var ledger = new RowGroupLedger(3, tickets);
+        Assert.Equal(2, ledger.RestoreConsumed([tickets[0].BatchId, tickets[3].BatchId, tickets[0].BatchId]));
+        Assert.Equal(tickets[0].Count + tickets[3].Count, ledger.SamplesConsumed);
+        Assert.Equal(tickets.Count - 2, ledger.Pending);
+        var served = new List<long>();
+        while (ledger.Issue(0) is { } t) served.Add(t.BatchId);
+        Assert.Equal(tickets.Where((_, k) => k is not 0 and not 3).Select(t => t.BatchId), served);
+        foreach (var id in served) Assert.Equal(AckOutcome.Consumed, ledger.Ack(id));
+        Assert.True(ledger.IsExact);
+        Assert.Equal(0, ledger.SamplesReplayed);
+        Assert.Throws<ArgumentException>(() => new RowGroupLedger(3, tickets).RestoreConsumed([BatchTicket.Plan(4, 2, Groups, 4)[0].BatchId]));
+    }
 }

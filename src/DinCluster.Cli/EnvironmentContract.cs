@@ -22,6 +22,7 @@ public static class EnvironmentContract
     public const string Workers = "DINCLUSTER_WORKERS";
     public const string Ps = "DINCLUSTER_PS";
     public const string DataShards = "DINCLUSTER_DATA_SHARDS";
+    public const string MetricsPort = "DINCLUSTER_METRICS_PORT";
 
     /// <summary>One variable: the flag it stands in for (null = none), the commands that read it, what it sets.</summary>
     public sealed record Variable(string Name, string? Flag, IReadOnlyList<string> Commands, string Description);
@@ -41,6 +42,7 @@ public static class EnvironmentContract
         new(Workers, "workers", ["train"], "workers the coordinator waits for and trains with"),
         new(Ps, "ps", ["train"], "PS shards the coordinator waits for"),
         new(DataShards, "data-shards", ["train"], "data shards the coordinator waits for"),
+        new(MetricsPort, "metrics-port", ["node", "train"], "port of the Prometheus endpoint /metrics (unset = none; 0 = any free port)"),
     ];
 
     /// <summary>The variables <paramref name="command"/> reads.</summary>

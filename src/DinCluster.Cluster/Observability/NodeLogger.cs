@@ -1,0 +1,72 @@
+using System.Globalization;
+using Akka.Actor;
+using Akka.Actor.Setup;
+using Akka.Dispatch;
+using Akka.Event;
+using DinCluster.Cluster.Hosting;
+
+namespace DinCluster.Cluster.Observability;
+
+/// <summary>Where <see cref="NodeLogger"/> writes (default: the console); given to an ActorSystem as a setup.</summary>
+public sealed class NodeLogSetup(TextWriter writer) : Setup
+{
+    public TextWriter Writer { get; } = writer;
+}
+
+/// <summary>
+/// The Akka logger of every DinCluster node (cluster-config: akka.loggers). Each line keeps Akka's
+/// bracketed fields and adds the node's address and roles, so lines of many nodes (one process in
+/// the simulated cluster, or gathered logs) say whose they are:
+/// <code>
+///   [INFO][2026-11-28T13:40:00.123Z][node 127.0.0.1:4053 worker][akka://DinCluster/user/worker-0] worker 0 ready ...
+///   level  UTC timestamp             node address + roles          log source                          message
+/// </code>
+/// </summary>
+public sealed class NodeLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
+{
+    private TextWriter _out = Console.Out;
+    private string? _node;
+
+    public NodeLogger()
+    {
+        Receive<InitializeLogger>(_ =>
+        {
+            if (Context.System.Settings.Setup.Get<NodeLogSetup>() is { HasValue: true } setup) _out = setup.Value.Writer;
+            Sender.Tell(new LoggerInitialized());
+        });
+        Receive<LogEvent>(e =>
+        {
+            if (!DisassociatedErrorFilter.Keeps(e)) return;
+            var line = Format(e, NodeLabel());
+            lock (_out) _out.WriteLine(line);
+        });
+    }
+
+    /// <summary>"node HOST:PORT ROLES"; resolved once remoting has its address.</summary>
+    private string NodeLabel()
+    {
+        if (_node is not null) return _node;
+        var system = (ExtendedActorSystem)Context.System;
+        var address = system.Provider.DefaultAddress;
+        var roles = system.Settings.Config.GetStringList("akka.cluster.roles", []);
+        var label = $"node {(address.Host is { } h ? $"{h}:{address.Port}" : system.Name)} {(roles.Count == 0 ? "-" : string.Join(',', roles))}";
+        if (address.Host is not null) _node = label;
+        return label;
+    }
+
+    /// <summary>One log line: [LEVEL][UTC time][node][source] message (and the cause of an error).</summary>
+    public static string Format(LogEvent e, string node)
+    {
+        var level = e.LogLevel() switch
+        {
+            LogLevel.DebugLevel => "DEBUG",
+            LogLevel.InfoLevel => "INFO",
+            LogLevel.WarningLevel => "WARNING",
+            _ => "ERROR",
+        };
+        var time = e.Timestamp.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+        var message = e.Message?.ToString() ?? "";
+        var cause = e is Error { Cause: { } c } ? $"{Environment.NewLine}Cause: {c}" : "";
+        return $"[{level}][{time}][{node}][{e.LogSource}] {message}{cause}";
+    }
+}

@@ -24,16 +24,13 @@ public sealed class NodeLogSetup(TextWriter writer) : Setup
 /// </summary>
 public sealed class NodeLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
 {
-    private TextWriter _out = Console.Out;
+    private readonly TextWriter _out;
     private string? _node;
 
     public NodeLogger()
     {
-        Receive<InitializeLogger>(_ =>
-        {
-            if (Context.System.Settings.Setup.Get<NodeLogSetup>() is { HasValue: true } setup) _out = setup.Value.Writer;
-            Sender.Tell(new LoggerInitialized());
-        });
+        _out = Context.System.Settings.Setup.Get<NodeLogSetup>() is { HasValue: true } setup ? setup.Value.Writer : Console.Out;
+        Receive<InitializeLogger>(_ => Sender.Tell(new LoggerInitialized()));
         Receive<LogEvent>(e =>
         {
             if (!DisassociatedErrorFilter.Keeps(e)) return;
@@ -47,10 +44,11 @@ public sealed class NodeLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMess
     {
         if (_node is not null) return _node;
         var system = (ExtendedActorSystem)Context.System;
+        // Null until remoting has started: the first lines of a starting node name its system only.
         var address = system.Provider.DefaultAddress;
         var roles = system.Settings.Config.GetStringList("akka.cluster.roles", []);
-        var label = $"node {(address.Host is { } h ? $"{h}:{address.Port}" : system.Name)} {(roles.Count == 0 ? "-" : string.Join(',', roles))}";
-        if (address.Host is not null) _node = label;
+        var label = $"node {(address?.Host is { } h ? $"{h}:{address.Port}" : system.Name)} {(roles.Count == 0 ? "-" : string.Join(',', roles))}";
+        if (address?.Host is not null) _node = label;
         return label;
     }
 

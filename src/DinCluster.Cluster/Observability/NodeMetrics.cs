@@ -20,7 +20,7 @@ public sealed class NodeMetrics : IExtension
     {
         _registry = registry;
         var address = system.Provider.DefaultAddress;
-        Node = address.Host is { } host ? $"{host}:{address.Port}" : system.Name;
+        Node = address?.Host is { } host ? $"{host}:{address.Port}" : system.Name;
         Roles = system.Settings.Config.GetStringList("akka.cluster.roles", []).ToArray();
         registry.Gauge("din_node_info", "1 per node; its address, roles and actor system name",
             ("node", Node), ("roles", Roles.Count == 0 ? "-" : string.Join(',', Roles)), ("system", system.Name)).Set(1);

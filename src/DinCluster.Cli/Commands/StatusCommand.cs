@@ -6,7 +6,11 @@ namespace DinCluster.Cli.Commands;
 /// <summary>`dincluster status`: the cluster's members and the job's progress, asked of a seed by a client that does not join.</summary>
 public static class StatusCommand
 {
-    public const string Help = """
+    public static string Help { get; } = FlagsHelp + "\n\n" +
+        "Environment (the container contract, docs/docker.md): read when the flag is absent; flags win; empty = unset.\n" +
+        EnvironmentContract.Describe("status");
+
+    private const string FlagsHelp = """
         dincluster status --seeds HOST:PORT[,...] [options]
 
           --seeds HOST:PORT,...   nodes to ask, in order, until one answers (any member will do;

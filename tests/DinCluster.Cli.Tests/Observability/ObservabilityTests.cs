@@ -110,6 +110,28 @@ public sealed partial class ObservabilityTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void Status_exits_1_naming_the_seed_when_no_seed_answers()
+    {
+        // A port nothing listens on (bound, then released): the client's ask times out.
+        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        var text = new StringWriter();
+        var code = StatusCommand.Run(new CliArgs(["--seeds", $"127.0.0.1:{port}", "--timeout", "2"]), new CommandEnvironment(_ => null, () => "127.0.0.1"), text);
+        output.WriteLine(text.ToString());
+        Assert.Equal(1, code);
+        Assert.Contains($"no seed answered: 127.0.0.1:{port}: no answer within 2s", text.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Status_refuses_to_run_when_no_seed_is_given()
+    {
+        var e = Assert.Throws<CliException>(() => StatusCommand.Run(new CliArgs([]), new CommandEnvironment(_ => null, () => "127.0.0.1"), new StringWriter()));
+        Assert.Contains("--seeds is required", e.Message, StringComparison.Ordinal);
+    }
+
     [GeneratedRegex(@"\[coordinator (127\.0\.0\.1:\d+)\] epoch 1:")]
     private static partial Regex CoordinatorPrefix();
 

@@ -56,12 +56,13 @@ public sealed class DinSerializer : SerializerWithStringManifest
         Add<GetDenseWeights>("GDW", (w, m) => w.Write(m.RequestId), r => new(r.ReadInt64()));
         Add<DenseWeights>("DW", (w, m) => { w.Write(m.RequestId); w.Write(m.Version); w.Floats(m.Weights); },
             r => new(r.ReadInt64(), r.ReadInt64(), r.Floats()));
-        Add<PushDenseGradients>("PDG", (w, m) =>
+        // Retired layouts: "PDG", "DGA" (before the weights rode on the reply).
+        Add<PushDenseGradients>("PDR", (w, m) =>
         {
-            w.Write(m.BatchId); w.Write(m.Step); w.Write(m.WorkerIndex); w.Write(m.Samples); w.Floats(m.Gradient);
-        }, r => new(r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.Floats()));
-        Add<DenseGradientsApplied>("DGA", (w, m) => { w.Write(m.BatchId); w.Write(m.Version); w.Write((int)m.Outcome); },
-            r => new(r.ReadInt64(), r.ReadInt64(), r.Enum<PushOutcome>()));
+            w.Write(m.BatchId); w.Write(m.Step); w.Write(m.WorkerIndex); w.Write(m.Samples); w.Floats(m.Gradient); w.Write(m.ReturnWeights);
+        }, r => new(r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.Floats(), r.ReadBoolean()));
+        Add<DenseGradientsApplied>("DGW", (w, m) => { w.Write(m.BatchId); w.Write(m.Version); w.Write((int)m.Outcome); w.Floats(m.Weights); },
+            r => new(r.ReadInt64(), r.ReadInt64(), r.Enum<PushOutcome>(), r.Floats()));
 
         // DataShardProtocol
         Add<AssignRowGroups>("ARG", (w, m) => { w.Write(m.ShardIndex); w.Array(m.RowGroups, Wire.RowGroup); w.Options(m.Options); },

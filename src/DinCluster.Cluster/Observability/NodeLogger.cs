@@ -44,10 +44,15 @@ public sealed class NodeLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMess
     {
         if (_node is not null) return _node;
         var system = (ExtendedActorSystem)Context.System;
-        // Null until remoting has started: the first lines of a starting node name its system only.
+        // Null until remoting has started: the first lines of a starting node name the configured
+        // address ("host:?" when its port is chosen at bind time).
         var address = system.Provider.DefaultAddress;
-        var roles = system.Settings.Config.GetStringList("akka.cluster.roles", []);
-        var label = $"node {(address?.Host is { } h ? $"{h}:{address.Port}" : system.Name)} {(roles.Count == 0 ? "-" : string.Join(',', roles))}";
+        var config = system.Settings.Config;
+        var roles = config.GetStringList("akka.cluster.roles", []);
+        var configured = config.GetString("akka.remote.dot-netty.tcp.public-hostname", "") is { Length: > 0 } host
+            ? $"{host}:{(config.GetInt("akka.remote.dot-netty.tcp.port", 0) is > 0 and var port ? port.ToString(CultureInfo.InvariantCulture) : "?")}"
+            : system.Name;
+        var label = $"node {(address?.Host is { } h ? $"{h}:{address.Port}" : configured)} {(roles.Count == 0 ? "-" : string.Join(',', roles))}";
         if (address?.Host is not null) _node = label;
         return label;
     }

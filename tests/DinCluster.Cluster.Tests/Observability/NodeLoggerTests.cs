@@ -34,6 +34,8 @@ public sealed class NodeLoggerTests : TestKit
                 Assert.Contains(text.Split('\n'), l => l.StartsWith("[WARNING][", StringComparison.Ordinal) && l.Contains(node, StringComparison.Ordinal) && l.TrimEnd().EndsWith("] observable 42", StringComparison.Ordinal));
                 // Akka's own lines (the cluster starting up) go through the same logger.
                 Assert.Contains(text.Split('\n'), l => l.StartsWith("[INFO][", StringComparison.Ordinal) && l.Contains(node, StringComparison.Ordinal) && l.Contains("Cluster", StringComparison.Ordinal));
+                // Every line names the node, those logged before remoting had its port too ("127.0.0.1:?").
+                Assert.All(text.Split('\n').Where(l => l.StartsWith('[')), l => Assert.Contains("][node 127.0.0.1:", l, StringComparison.Ordinal));
                 // No logger failure (it would print to the console instead and lose the node label).
                 Assert.DoesNotContain("[ERROR]", text, StringComparison.Ordinal);
             }, TimeSpan.FromSeconds(20));

@@ -19,6 +19,8 @@ public static class Program
                                  metrics.csv, curves.png, checkpoints/
           node --role worker|ps|data --port P --seeds HOST:PORT[,...]
                                  one node of a multi-process or multi-host cluster
+          status --seeds HOST:PORT[,...]
+                                 members (address, roles, status, reachability) and the job's progress
           evaluate --model CKPT --data DIR [--predictions OUT.csv]
                                  AUC, GAUC, logloss of a checkpoint on DIR/test
           export --model CKPT --format pytorch|parquet --out PATH
@@ -52,6 +54,7 @@ public static class Program
                 "bench" => BenchCommand.Run(rest),
                 "node" => NodeCommand.Run(rest),
                 "health" => HealthCommand.Run(rest),
+                "status" => StatusCommand.Run(rest),
                 _ => throw new CliException($"unknown command '{args[0]}'; run `dincluster --help`"),
             };
         }
@@ -77,6 +80,7 @@ public static class Program
         "bench" => BenchCommand.Help,
         "node" => NodeCommand.Help,
         "health" => HealthCommand.Help,
+        "status" => StatusCommand.Help,
         _ => Usage,
     };
 }

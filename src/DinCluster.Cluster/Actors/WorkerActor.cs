@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using DinCluster.Cluster.Configuration;
 using DinCluster.Cluster.Jobs;
+using DinCluster.Cluster.Observability;
 using DinCluster.Cluster.Protocol;
 using DinCluster.Cluster.Sync;
 using DinCluster.Cluster.Transfer;
@@ -52,11 +54,13 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
     /// <summary>A dense push whose reply will carry the weights for the next batch is on its way.</summary>
     private bool _awaitingDenseReply;
     private Evaluation? _eval;
+    private readonly WorkerInstruments _metrics;
 
     public WorkerActor(IActorRef coordinatorProxy, int torchThreads)
     {
         _coordinatorProxy = coordinatorProxy;
         _torchThreads = torchThreads;
+        _metrics = new WorkerInstruments(NodeMetrics.Get(Context.System), Self.Path.Name);
         Become(Idle);
     }
 
@@ -121,6 +125,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         {
             if (_current?.Pull.Accept(m) != true && _next?.Pull.Accept(m) != true && _eval?.Pull?.Accept(m) != true)
                 _log.Warning("worker {0}: reply to unknown pull {1}", Index, m.RequestId);
+            _metrics.Pulled(m, _current, _next);
             Pump();
         });
         Receive<DenseWeights>(m =>
@@ -197,6 +202,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         if (_current is { Phase: Phase.Ready } r && _pushing.Count < MaxPushesInFlight && GateOpen())
         {
             r.Phase = Phase.Computing;
+            r.ComputeStarted = Stopwatch.GetTimestamp();
             _runner.Tell(new StepRunner.RunTrainStep(r.Batch, r.Index, r.Pull.Rows.Select(t => t.Values).ToArray(), r.Dense!));
         }
         // Prefetch: the next batch's rows are pulled while the current one computes (not in bsp,
@@ -215,6 +221,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
             _waitingSent = true;
         }
         if (_current is null && _next is null && _pushing.Count == 0) PumpEvaluation();
+        _metrics.Queue.Set(_queue.Count);
     }
 
     /// <summary>Pushes of batches not yet fully applied that a worker may have before it starts computing another.</summary>
@@ -256,6 +263,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         _awaitingDenseReply = returnWeights;
         // One reply per shard (to its last part) plus the dense parameters.
         w.PendingAcks = pushes.Select(p => p.Shard).Distinct().Count() + 1;
+        _metrics.Pushed(w, gradients, result.DenseGradient.Length);
         w.Phase = Phase.Pushing;
         _pushing.Add(w);
         _current = null;
@@ -278,6 +286,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         _pushing.RemoveAt(at);
         _start.DataShards[w.Shard].Tell(new BatchAcked(batchId, Index));
         _clock++;
+        _metrics.Applied(w);
         _coordinator.Tell(new StepCompleted(Index, Sync == SyncMode.Bsp ? w.Step : _clock, batchId, w.Batch.Count, w.Loss));
         _start.DataShards[w.Shard].Tell(new RequestBatches(Index, 1));
         Pump();
@@ -337,6 +346,49 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         public Phase Phase { get; set; } = Phase.Pulling;
         public int PendingAcks { get; set; }
         public double Loss { get; set; }
+        // Observability (Stopwatch timestamps): pull start, compute start, push start.
+        public long Started { get; } = Stopwatch.GetTimestamp();
+        public long ComputeStarted { get; set; }
+        public long PushStarted { get; set; }
+        public bool PullObserved { get; set; }
+    }
+
+    /// <summary>This worker's series in <see cref="NodeMetrics"/>, updated at existing points of a step.</summary>
+    private sealed class WorkerInstruments(NodeMetrics m, string actor)
+    {
+        private readonly Counter _samples = m.SamplesTrained(actor);
+        private readonly Counter _steps = m.Steps(actor);
+        private readonly Histogram _stepSeconds = m.StepSeconds(actor);
+        private readonly Histogram _pullSeconds = m.PullSeconds(actor);
+        private readonly Counter _pullBytes = m.PullBytes(actor);
+        private readonly Histogram _pushSeconds = m.PushSeconds(actor);
+        private readonly Counter _pushBytes = m.PushBytes(actor);
+        public Gauge Queue { get; } = m.PrefetchQueue(actor);
+
+        public void Pulled(RowsPulled reply, Work? current, Work? next)
+        {
+            _pullBytes.Add(reply.Rows.Ids.Length * 8L + reply.Rows.Values.Length * 4L);
+            foreach (var w in (ReadOnlySpan<Work?>)[current, next])
+                if (w is { PullObserved: false } && w.Pull.IsComplete)
+                {
+                    w.PullObserved = true;
+                    _pullSeconds.Observe(Stopwatch.GetElapsedTime(w.Started).TotalSeconds);
+                }
+        }
+
+        public void Pushed(Work w, TableRows[] gradients, int denseFloats)
+        {
+            w.PushStarted = Stopwatch.GetTimestamp();
+            _stepSeconds.Observe(Stopwatch.GetElapsedTime(w.ComputeStarted, w.PushStarted).TotalSeconds);
+            _pushBytes.Add(gradients.Sum(g => g.Ids.Length * 8L + g.Values.Length * 4L) + denseFloats * 4L);
+        }
+
+        public void Applied(Work w)
+        {
+            _pushSeconds.Observe(Stopwatch.GetElapsedTime(w.PushStarted).TotalSeconds);
+            _samples.Add(w.Batch.Count);
+            _steps.Increment();
+        }
     }
 
     private sealed class Evaluation(EvaluateRowGroup task, long denseRequest)

@@ -44,9 +44,15 @@ public sealed class ScoringServer : IAsyncDisposable
         if (port is <= 0 or > 65535) throw new ArgumentException($"--port is set to {port}, must be 1..65535");
         _scorer = scorer;
         _maxSamples = maxSamples;
-        var prefixHost = host is "0.0.0.0" or "*" or "+" ? "*" : host;
-        _listener.Prefixes.Add($"http://{prefixHost}:{port}/");
-        Address = new Uri($"http://{(prefixHost == "*" ? "127.0.0.1" : host)}:{port}/");
+        // HttpListener matches the Host header against its prefixes: on loopback, answer both names.
+        string[] hosts = host switch
+        {
+            "0.0.0.0" or "*" or "+" => ["*"],
+            "127.0.0.1" or "localhost" => ["127.0.0.1", "localhost"],
+            _ => [host],
+        };
+        foreach (var h in hosts) _listener.Prefixes.Add($"http://{h}:{port}/");
+        Address = new Uri($"http://{(hosts[0] == "*" ? "127.0.0.1" : hosts[0])}:{port}/");
     }
 
     /// <summary>Binds the port and starts answering; throws when the port cannot be bound.</summary>

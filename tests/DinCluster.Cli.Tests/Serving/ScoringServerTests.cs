@@ -108,6 +108,10 @@ public sealed class ScoringServerTests(TrainedModel model, ITestOutputHelper out
         Assert.Equal(2, body["scorers"]!.GetValue<int>());
         Assert.Contains("hist_item_id", body["features"]!.AsArray().Select(n => n!.GetValue<string>()));
 
+        // HttpListener matches the Host header: the loopback server answers to localhost as well
+        using var byName = await _http.GetAsync(new Uri($"http://localhost:{server.Address.Port}/health"));
+        Assert.Equal(HttpStatusCode.OK, byName.StatusCode);
+
         using var get = await _http.GetAsync(new Uri(server.Address, "predict"));
         Assert.Equal(HttpStatusCode.MethodNotAllowed, get.StatusCode);
         using var other = await _http.GetAsync(new Uri(server.Address, "nothing"));

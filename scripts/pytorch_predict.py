@@ -61,6 +61,7 @@ def lookup(tables, table, ids):
 
 
 def activation(state, prefix, i, kind, s):
+    kind = kind.replace("_", "")   # model.json spells PReLU "p_relu"
     if kind == "sigmoid":
         return torch.sigmoid(s)
     if kind == "relu":

@@ -1,5 +1,6 @@
 using System.Globalization;
 using DinCluster.Cli.Tests.Support;
+using DinCluster.Model.Networks;
 using Xunit.Abstractions;
 
 namespace DinCluster.Cli.Tests.Serving;
@@ -20,6 +21,39 @@ public sealed class PyTorchRoundTripTests(TrainedModel model, ITestOutputHelper 
     [Fact]
     public void Python_torch_predictions_on_the_export_match_predict_to_1e_5()
     {
+        RoundTrip(model.Run);
+    }
+
+    /// <summary>The other activations (relu, prelu, sigmoid), the masked softmax, and the base preset.</summary>
+    [Theory]
+    [InlineData("din", "relu", true, "p_relu")]
+    [InlineData("din", "p_relu", false, "sigmoid")]
+    [InlineData("base", "sigmoid", false, "p_relu")]
+    public void Python_torch_predictions_match_predict_for_other_activations_and_presets(string preset, string attention, bool softmax, string mlp)
+    {
+        static Activation Parse(string a) => a switch
+        {
+            "relu" => Activation.Relu,
+            "p_relu" => Activation.PRelu,
+            "sigmoid" => Activation.Sigmoid,
+            _ => Activation.Dice,
+        };
+        var run = _out.File("run");
+        model.Train(run, new ModelSettings
+        {
+            Preset = preset == "base" ? ModelPreset.Base : ModelPreset.Din,
+            AttentionHidden = [8, 4],
+            AttentionActivation = Parse(attention),
+            AttentionSoftmax = softmax,
+            MlpHidden = [16, 8],
+            MlpActivation = Parse(mlp),
+            Seed = TrainedModel.Seed,
+        });
+        RoundTrip(run);
+    }
+
+    private void RoundTrip(string run)
+    {
         var python = PythonWithTorch.Find(out var reason);
         if (python is null)
         {
@@ -31,9 +65,10 @@ public sealed class PyTorchRoundTripTests(TrainedModel model, ITestOutputHelper 
         var samples = _out.File("samples.jsonl");
         var fromTorch = _out.File("torch.csv");
         var fromPredict = _out.File("predict.csv");
-        Assert.Equal(0, Program.Main(["export", "--model", model.Run, "--format", "pytorch", "--out", pt]));
+        Assert.Equal(0, Program.Main(["export", "--model", run, "--format", "pytorch", "--out", pt]));
         Assert.True(File.Exists(_out.File("din.json")), "export writes the model description beside the .pt");
-        Assert.Equal(0, Program.Main(["predict", "--model", model.Run, "--data", model.Data, "--out", fromPredict, "--unseen", "zero"]));
+        output.WriteLine(File.ReadAllText(_out.File("din.json")).Split("\"model\"")[1].Split("\"embeddings\"")[0]);
+        Assert.Equal(0, Program.Main(["predict", "--model", run, "--data", model.Data, "--out", fromPredict, "--unseen", "zero"]));
         File.WriteAllLines(samples, model.TestSamples.Select(s => TrainedModel.Json(s).ToJsonString()));
 
         var script = Path.Combine(Repo.Root, "scripts", "pytorch_predict.py");

@@ -41,11 +41,13 @@ public sealed class TrainedModel : IDisposable
         TestSamples = test;
         TestFile = TrainData.Write(Data, "test", "part-0.parquet", Schema, test, rowGroupSize: 100);
 
-        var job = TrainData.Job(Data, Run, BadInputPolicy.Fail, Schema) with
-        {
-            Model = new ModelSettings { MlpHidden = [16, 8], AttentionHidden = [8, 4], AttentionActivation = Activation.Dice, Seed = Seed },
-            Seed = Seed,
-        };
+        Train(Run, new ModelSettings { MlpHidden = [16, 8], AttentionHidden = [8, 4], AttentionActivation = Activation.Dice, Seed = Seed });
+    }
+
+    /// <summary>Trains a model with other settings on the same data into <paramref name="run"/> (one epoch, about a second).</summary>
+    public void Train(string run, ModelSettings settings)
+    {
+        var job = TrainData.Job(Data, run, BadInputPolicy.Fail, Schema) with { Model = settings, Seed = Seed };
         new LocalTrainer(job, new StringWriter()).Run();
     }
 

@@ -14,9 +14,12 @@ namespace DinCluster.Benchmarks.Serving;
 /// <param name="P50Milliseconds">Median round trip of one client sending requests back to back.</param>
 /// <param name="RequestsPerSecond">Of that single client.</param>
 /// <param name="ConcurrentRequestsPerSecond">Of <c>Clients</c> clients sending at once.</param>
+/// <param name="ParseP50Milliseconds">Median of the JSON body -> batch step alone, in process (no HTTP).</param>
+/// <param name="ScoreP50Milliseconds">Median of scoring the parsed batch alone (lookup + forward), in process.</param>
 public sealed record ServeBenchRow(
     int Batch, int Requests, double P50Milliseconds, double P90Milliseconds, double P99Milliseconds, double MaxMilliseconds,
-    double RequestsPerSecond, int Clients, double ConcurrentRequestsPerSecond)
+    double RequestsPerSecond, int Clients, double ConcurrentRequestsPerSecond,
+    double ParseP50Milliseconds, double ScoreP50Milliseconds)
 {
     public double ConcurrentSamplesPerSecond => ConcurrentRequestsPerSecond * Batch;
 }
@@ -84,10 +87,28 @@ public static class ServeBench
                 })).ToArray());
                 var rate = clients * perClient / concurrent.Elapsed.TotalSeconds;
 
+                // the same bodies without HTTP: parsing alone, then scoring alone
+                var bytes = bodies.Select(b => Encoding.UTF8.GetBytes(b)).ToArray();
+                var parsed = bytes.Select(b => ScoringRequest.Parse(b, scorer.Schema, int.MaxValue).Batch).ToArray();
+                var parse = new double[requests];
+                var score = new double[requests];
+                for (var i = 0; i < requests; i++)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    ScoringRequest.Parse(bytes[i % bytes.Length], scorer.Schema, int.MaxValue);
+                    parse[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                    start = Stopwatch.GetTimestamp();
+                    scorer.Score(parsed[i % parsed.Length]);
+                    score[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                }
+                Array.Sort(parse);
+                Array.Sort(score);
+
                 var row = new ServeBenchRow(batch, requests, Percentile(latencies, 0.50), Percentile(latencies, 0.90), Percentile(latencies, 0.99),
-                    latencies[^1], sequential, clients, rate);
+                    latencies[^1], sequential, clients, rate, Percentile(parse, 0.5), Percentile(score, 0.5));
                 log.WriteLine($"  batch {batch,3}: p50 {row.P50Milliseconds:F2} ms, p90 {row.P90Milliseconds:F2} ms, p99 {row.P99Milliseconds:F2} ms, max {row.MaxMilliseconds:F2} ms; "
-                    + $"1 client {row.RequestsPerSecond:N0} req/s; {clients} clients {row.ConcurrentRequestsPerSecond:N0} req/s = {row.ConcurrentSamplesPerSecond:N0} samples/s");
+                    + $"1 client {row.RequestsPerSecond:N0} req/s; {clients} clients {row.ConcurrentRequestsPerSecond:N0} req/s = {row.ConcurrentSamplesPerSecond:N0} samples/s; "
+                    + $"in process: parse p50 {row.ParseP50Milliseconds:F2} ms, score p50 {row.ScoreP50Milliseconds:F2} ms");
                 rows.Add(row);
             }
         }

@@ -120,9 +120,10 @@ public static class BenchCommand
                 Console.WriteLine($"bench serve: {scorer.Source}; {scorers} scorer(s) x {threads} libtorch thread(s); {requests:N0} requests per batch size, seed {seed}");
                 var r = ServeBench.Run(scorer, batches, requests, clients, seed, Console.Out);
                 Console.WriteLine($"bench serve: POST /predict over loopback HTTP, histories mean {r.MeanHistoryLength:F1} ids");
-                Console.WriteLine($"  {"batch",5} {"p50 ms",8} {"p90 ms",8} {"p99 ms",8} {"req/s (1 client)",17} {"req/s (" + clients + " clients)",18} {"samples/s",10}");
+                Console.WriteLine($"  {"batch",5} {"p50 ms",8} {"p90 ms",8} {"p99 ms",8} {"req/s (1 client)",17} {"req/s (" + clients + " clients)",18} {"samples/s",10} {"parse p50",10} {"score p50",10} {"score/p50",9}");
                 foreach (var row in r.Rows)
-                    Console.WriteLine($"  {row.Batch,5} {row.P50Milliseconds,8:F2} {row.P90Milliseconds,8:F2} {row.P99Milliseconds,8:F2} {row.RequestsPerSecond,17:N0} {row.ConcurrentRequestsPerSecond,18:N0} {row.ConcurrentSamplesPerSecond,10:N0}");
+                    Console.WriteLine($"  {row.Batch,5} {row.P50Milliseconds,8:F2} {row.P90Milliseconds,8:F2} {row.P99Milliseconds,8:F2} {row.RequestsPerSecond,17:N0} {row.ConcurrentRequestsPerSecond,18:N0} {row.ConcurrentSamplesPerSecond,10:N0} {row.ParseP50Milliseconds,10:F2} {row.ScoreP50Milliseconds,10:F2} {row.ScoreP50Milliseconds / row.P50Milliseconds,9:F2}");
+                Console.WriteLine("  (parse and score: the same bodies in process, without HTTP; score/p50: the share of the round trip that is lookup + forward)");
                 return 0;
             }
             default:

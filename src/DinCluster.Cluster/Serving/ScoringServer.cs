@@ -25,6 +25,7 @@ public sealed class ScoringServer : IAsyncDisposable
     private readonly HttpListener _listener = new();
     private readonly int _maxSamples;
     private readonly CancellationTokenSource _stop = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _inFlight = new();
     private Task _accept = Task.CompletedTask;
     private long _requests;
     private long _samples;
@@ -82,7 +83,13 @@ public sealed class ScoringServer : IAsyncDisposable
             {
                 return;
             }
-            _ = Task.Run(() => HandleAsync(context));
+            catch (HttpListenerException)
+            {
+                continue;   // one failed accept (a connection reset early) does not stop the server
+            }
+            var handler = Task.Run(() => HandleAsync(context));
+            _inFlight.TryAdd(handler, 0);
+            _ = handler.ContinueWith(t => _inFlight.TryRemove(t, out _), TaskScheduler.Default);
         }
     }
 
@@ -214,6 +221,8 @@ public sealed class ScoringServer : IAsyncDisposable
         await _stop.CancelAsync();
         if (_listener.IsListening) _listener.Stop();
         await _accept;
+        // requests being scored finish before the caller may dispose the scorer
+        await Task.WhenAll(_inFlight.Keys);
         _listener.Close();
         _stop.Dispose();
     }

@@ -16,15 +16,15 @@ public static class PredictCommand
                               SPLIT/*.parquet is scored (files in name order)
           --split SPLIT       data set split when PATH holds no *.parquet itself (default test)
           --out FILE          .csv: user_id,item_id,score,label; .parquet: the same columns
-                              (int64, int64, float, int32); rows in input order
+                              (int64, int64, float, int32); rows in input order; no label
+                              column when an input file has none
           --batch-size B      default 4096 (as evaluate, so the scores are evaluate's)
           --unseen init|zero  an id no table row holds embeds as its initial value (init, default:
                               as training and evaluate) or as zeros (zero: as the PyTorch export)
           --on-bad-input fail|skip   default fail: a bad file/row group/row stops with its location
           --threads T         libtorch intra-op threads (default: cores)
 
-        Input files are in the behaviour-log schema of the model (label column included; write 0
-        where the label is unknown).
+        Input files are in the behaviour-log schema of the model; the label column may be absent.
         """;
 
     public static int Run(CliArgs args)
@@ -53,7 +53,7 @@ public static class PredictCommand
         var model = ModelCheckpoint.Load(dir);
         TorchThreads.Configure(threads);
         using var scorer = ModelScorer.FromCheckpoint(model, scorers: 1, unseen);
-        var reader = new BehaviourLogReader(model.Schema, policy);
+        var reader = new BehaviourLogReader(model.Schema, policy, requireLabel: false);
         Console.WriteLine($"predict: checkpoint {dir} (step {model.Manifest.Step}, epoch {model.Manifest.Epoch}), {files.Length} file(s), unseen ids -> {unseen.ToString().ToLowerInvariant()}");
 
         PredictSummary summary;
@@ -62,8 +62,7 @@ public static class PredictCommand
         {
             var user = model.Schema.GroupBy;
             var item = model.Schema.HistoryPairs[0].Query;
-            using (var writer = PredictionWriter.Create(temporary, user, item))
-                summary = BulkPredictor.Run(scorer, reader, files, writer, batchSize, Console.Out);
+            summary = BulkPredictor.Run(scorer, reader, files, withLabel => PredictionWriter.Create(temporary, user, item, withLabel), batchSize, Console.Out);
             File.Move(temporary, output, overwrite: true);
         }
         finally

@@ -7,12 +7,13 @@ namespace DinCluster.Cluster.Serving;
 /// <summary>
 /// Scores Parquet behaviour-log files in bulk, one row group at a time (memory bounded by a row
 /// group and the batch), in file order, with the reader's bad-input checks; rows go to a
-/// <see cref="PredictionWriter"/> in input order.
+/// <see cref="PredictionWriter"/> in input order, created once the files are inspected (with a
+/// label column when every file has one).
 /// </summary>
 public static class BulkPredictor
 {
     public static PredictSummary Run(
-        ModelScorer scorer, BehaviourLogReader reader, IReadOnlyList<string> files, PredictionWriter writer, int batchSize,
+        ModelScorer scorer, BehaviourLogReader reader, IReadOnlyList<string> files, Func<bool, PredictionWriter> createWriter, int batchSize,
         TextWriter? log = null)
     {
         var schema = scorer.Schema;
@@ -21,6 +22,8 @@ public static class BulkPredictor
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var infos = files.Select(reader.Inspect).ToList();
         var total = infos.Sum(i => i?.Rows ?? 0);
+        var withLabel = infos.All(i => i?.HasLabel ?? true);
+        using var writer = createWriter(withLabel);
         var progress = log is null ? null : new ProgressLine(log, "predict", total);
         long done = 0, unseen = 0, batchId = 0;
         var rowGroups = 0;
@@ -50,14 +53,15 @@ public static class BulkPredictor
             }
         }
         progress?.Done("rows");
-        return new PredictSummary(files.Count, rowGroups, writer.Rows, total, unseen, clock.Elapsed);
+        return new PredictSummary(files.Count, rowGroups, writer.Rows, total, unseen, clock.Elapsed, withLabel);
     }
 }
 
 /// <param name="Rows">Rows scored and written.</param>
 /// <param name="InputRows">Rows in the input files (more than Rows when bad rows were skipped).</param>
 /// <param name="UnseenIds">Unique ids per batch that no table row held, summed over batches.</param>
-public sealed record PredictSummary(int Files, int RowGroups, long Rows, long InputRows, long UnseenIds, TimeSpan Elapsed)
+/// <param name="WithLabel">Whether the output has a label column (every input file had one).</param>
+public sealed record PredictSummary(int Files, int RowGroups, long Rows, long InputRows, long UnseenIds, TimeSpan Elapsed, bool WithLabel)
 {
     public double RowsPerSecond => Elapsed.TotalSeconds > 0 ? Rows / Elapsed.TotalSeconds : 0;
 }

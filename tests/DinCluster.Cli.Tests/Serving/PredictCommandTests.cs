@@ -1,6 +1,7 @@
 using System.Globalization;
 using DinCluster.Cli.Commands;
 using DinCluster.Cli.Tests.Support;
+using DinCluster.Core.Features;
 using DinCluster.Data;
 using Parquet;
 using Xunit.Abstractions;
@@ -67,6 +68,25 @@ public sealed class PredictCommandTests(TrainedModel model, ITestOutputHelper ou
         Assert.Equal(3, reader.RowGroupCount);   // one per input row group
         Assert.Equal(rows.Select(r => r.User), users);
         Assert.Equal(rows.Select(r => r.Score), scores);
+    }
+
+    [Fact]
+    public void Predict_scores_files_without_a_label_column_and_writes_no_label()
+    {
+        // the same samples, with the label column named "clicked": to the model's schema there is no label
+        var s = model.Schema;
+        var unlabelled = new FeatureSchema([.. s.Sparse, .. s.VarLen, .. s.Dense], s.HistoryPairs, label: "clicked");
+        var path = _out.File("unlabelled.parquet");
+        BehaviourLogWriter.WriteFile(path, unlabelled, model.TestSamples, rowGroupSize: 100);
+        var labelled = _out.File("labelled.csv");
+        var scored = _out.File("unlabelled.csv");
+
+        Assert.Equal(0, Program.Main(["predict", "--model", model.Run, "--data", model.TestFile, "--out", labelled]));
+        Assert.Equal(0, Program.Main(["predict", "--model", model.Run, "--data", path, "--out", scored]));
+
+        var lines = File.ReadAllLines(scored);
+        Assert.Equal("user_id,item_id,score", lines[0]);
+        Assert.Equal(File.ReadLines(labelled).Skip(1).Select(l => string.Join(',', l.Split(',')[..3])), lines.Skip(1));
     }
 
     [Fact]

@@ -45,7 +45,9 @@ public static class ServeCommand
 
         var dir = ModelCheckpoint.Resolve(modelPath, (d, why) => Console.Error.WriteLine($"refused checkpoint {d}: {why}"));
         var model = ModelCheckpoint.Load(dir);
+        var step = model.Manifest.Step;
         TorchThreads.Configure(threads);
+        // the last use of the checkpoint's shards (optimizer slots included): after the copy they can go
         using var scorer = ModelScorer.FromCheckpoint(model, scorers, unseen);
         var server = new ScoringServer(scorer, host, port, maxBatch);
         server.Start();
@@ -59,8 +61,8 @@ public static class ServeCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 
-        var tables = string.Join(", ", model.Schema.Tables.Select((t, i) => $"{t.Name} {scorer.Tables.Rows(i):N0} x {t.Dim}"));
-        Console.WriteLine($"serving {dir} (step {model.Manifest.Step}) on {server.Address} (POST /predict, GET /health): "
+        var tables = string.Join(", ", scorer.Schema.Tables.Select((t, i) => $"{t.Name} {scorer.Tables.Rows(i):N0} x {t.Dim}"));
+        Console.WriteLine($"serving {dir} (step {step}) on {server.Address} (POST /predict, GET /health): "
             + $"{scorers} scorer(s) x {threads} libtorch thread(s), tables {tables}; unseen ids -> {unseen.ToString().ToLowerInvariant()}; Ctrl+C stops");
         // A status line every 30 s while requests come in.
         long lastRequests = 0;

@@ -24,7 +24,12 @@ public static class Program
           evaluate --model CKPT --data DIR [--predictions OUT.csv]
                                  AUC, GAUC, logloss of a checkpoint on DIR/test
           export --model CKPT --format pytorch|parquet --out PATH
-          bench model|data|ps    the benchmarks the README quotes
+          predict --model CKPT --data PATH --out FILE.csv|FILE.parquet
+                                 scores Parquet behaviour logs in bulk
+          serve --model CKPT --port P [--host 127.0.0.1]
+                                 answers scoring requests over HTTP (POST /predict, GET /health)
+          bench model|data|ps|cluster|serve
+                                 the benchmarks the README quotes
 
         `dincluster COMMAND --help` lists a command's options.
         """;
@@ -51,6 +56,8 @@ public static class Program
                 "train" => TrainCommand.Run(rest),
                 "evaluate" => EvaluateCommand.Run(rest),
                 "export" => ExportCommand.Run(rest),
+                "predict" => PredictCommand.Run(rest),
+                "serve" => ServeCommand.Run(rest),
                 "bench" => BenchCommand.Run(rest),
                 "node" => NodeCommand.Run(rest),
                 "health" => HealthCommand.Run(rest),
@@ -77,6 +84,8 @@ public static class Program
         "import" => ImportCommand.Help,
         "evaluate" => EvaluateCommand.Help,
         "export" => ExportCommand.Help,
+        "predict" => PredictCommand.Help,
+        "serve" => ServeCommand.Help,
         "bench" => BenchCommand.Help,
         "node" => NodeCommand.Help,
         "health" => HealthCommand.Help,

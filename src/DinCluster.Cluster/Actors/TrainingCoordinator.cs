@@ -5,6 +5,7 @@ using DinCluster.Cluster.Checkpoints;
 using DinCluster.Cluster.Configuration;
 using DinCluster.Cluster.Ledger;
 using DinCluster.Cluster.Local;
+using DinCluster.Cluster.Observability;
 using DinCluster.Cluster.Protocol;
 using DinCluster.Cluster.Runs;
 using DinCluster.Cluster.Sync;
@@ -84,12 +85,20 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private long _epochRollbackReplayed;
     private Recovery? _recovery;
     private double _priorTrainSeconds;
+    // Observability: what `dincluster status` (GetJobProgress) and the din_job_* gauges report.
+    private readonly NodeMetrics _nodeMetrics = NodeMetrics.Get(Context.System);
+    private readonly TextWriter _out;
+    private string _state = "forming";
+    private double _lastLoss = double.NaN;
 
     public TrainingCoordinator(CoordinatorSetup setup)
     {
         _setup = setup;
         _summary = setup.NewSummary(DateTime.UtcNow);
         _schedule = new CheckpointSchedule(setup.Job.CheckpointEverySteps, setup.Job.CheckpointEveryMinutes);
+        // Console lines name the node: "[coordinator 127.0.0.1:4053] epoch 1: ...".
+        _out = new NodeLineWriter(setup.Log, $"[coordinator {_nodeMetrics.Node}] ");
+        _nodeMetrics.JobRunning.Set(1);
         Become(Forming);
     }
 
@@ -97,7 +106,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     public static Props Props(CoordinatorSetup setup) => Akka.Actor.Props.Create(() => new TrainingCoordinator(setup));
 
-    private TextWriter Out => _setup.Log;
+    private TextWriter Out => _out;
     private SyncMode Sync => _setup.Options.Sync;
 
     protected override void PreStart()
@@ -144,6 +153,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     // ---- Forming: members announce themselves (JoinTraining); extras beyond the job's shape wait unused.
     private void Forming()
     {
+        _state = "forming";
         Receive<JoinTraining>(m =>
         {
             var list = m.Role switch
@@ -201,6 +211,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     private void Assigning()
     {
+        _state = "assigning";
         Receive<PsShardReady>(_ => AssignedOne());
         Receive<RowGroupsAssigned>(_ => AssignedOne());
         Receive<WorkerReady>(m =>
@@ -247,6 +258,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         if (restored is null) _epochRollbackReplayed = 0;
         _epochClock.Restart();
         _clock.Start();
+        _nodeMetrics.JobEpoch.Set(epoch);
         _windowClock.Restart();
         if (Sync == SyncMode.Ssp)
         {
@@ -266,6 +278,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     private void Training()
     {
+        _state = "training";
         Receive<EpochStarted>(_ =>
         {
             if (--_pending > 0) return;
@@ -376,6 +389,10 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _epochLoss += loss * samples;
         _windowLoss += loss * samples;
         _windowSamples += samples;
+        _lastLoss = loss;
+        _nodeMetrics.JobSteps.Set(_totalSteps);
+        _nodeMetrics.JobSamples.Set(_samplesSeen);
+        _nodeMetrics.JobLastLoss.Set(loss);
         if (_totalSteps % _setup.Job.LogEverySteps != 0) return;
         _metrics?.Add(new MetricsRow(_epoch, _totalSteps, _samplesSeen, _clock.Elapsed.TotalSeconds,
             _windowLoss / _windowSamples, _windowSamples / _windowClock.Elapsed.TotalSeconds));
@@ -478,6 +495,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     private void SyncingBuffers()
     {
+        _state = "evaluating";
         Receive<WorkerBuffers>(m =>
         {
             if (m.Epoch != _epoch || !_awaitingBuffers.Remove(m.WorkerIndex)) return;
@@ -527,6 +545,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     private void Evaluating()
     {
+        _state = "evaluating";
         Receive<PredictionsScored>(m =>
         {
             if (m.Epoch == _epoch && _tasks.TryGetValue(m.TaskId, out var t) && _workers[t.Worker].Equals(Sender)) t.Parts.Add(m);
@@ -612,6 +631,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     private void Checkpointing()
     {
+        _state = "checkpointing";
         Receive<SnapshotWritten>(m =>
         {
             if (m.Step != _pendingCheckpoint?.Step) return;
@@ -640,7 +660,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         {
             var complete = !_midCheckpoint && !_stopRequested;
             var dir = ModelCheckpoint.Commit(pending, _epoch, complete, job.Schema, job.Model, job.Embeddings, job.Dense,
-                new DenseState(d.AdamStep, d.Values, d.M, d.V), _checkpointBuffers, _ps.Count, Progress(complete));
+                new DenseState(d.AdamStep, d.Values, d.M, d.V), _checkpointBuffers, _ps.Count, CheckpointProgress(complete));
             _summary.Checkpoints.Add(Path.GetRelativePath(job.OutDir, dir));
             _lastCheckpoint = dir;
             if (_midCheckpoint) Out.WriteLine($"coordinator: checkpoint {Path.GetFileName(dir)} (epoch {_epoch}, mid-epoch, {_epochConsumed.Count} batches of the epoch in it)");
@@ -657,7 +677,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     }
 
     /// <summary>progress.json: where training stands at this checkpoint's step.</summary>
-    private TrainingProgress Progress(bool complete) => new()
+    private TrainingProgress CheckpointProgress(bool complete) => new()
     {
         Epoch = _epoch,
         EpochComplete = complete,
@@ -687,6 +707,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         var d = point.Dense;
         _dense.Tell(new RestoreDenseState(point.Progress.Step, d.Step, d.Values, d.M, d.V));
         _pending = _ps.Count + 1;
+        _state = "restoring";
         Become(Restoring);
     }
 
@@ -778,6 +799,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _ps[index] = ActorRefs.Nobody;
         foreach (var w in _liveWorkers) _workers[w].Tell(new ResetTraining(_epoch, [.. _ps]));
         Timers.StartSingleTimer("ps-replacement", PsReplacementTimedOut.Instance, _setup.FormationTimeout);
+        _state = "recovering";
         Become(Recovering);
         TakeSpare();
     }
@@ -875,7 +897,13 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             }
             _log.Info("{0} {1} joined after the cluster formed; not used by this run", m.Role, Sender.Path);
         });
+        Receive<GetJobProgress>(_ => Sender.Tell(Progress()));
     }
+
+    /// <summary>The job as `dincluster status` shows it.</summary>
+    private JobProgress Progress() => new(_state, _epoch, _setup.Job.Epochs, _totalSteps, _samplesSeen, _epochSamples,
+        _summary.Dataset.TrainSamples, _lastLoss, _summary.Epochs.LastOrDefault()?.Test?.Auc ?? double.NaN, _liveWorkers.Count,
+        _clock.Elapsed.TotalSeconds);
 
     private void MemberLost(IActorRef actor)
     {
@@ -944,7 +972,13 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _setup.Result.TrySetResult(new ClusterRunResult(_summary, _steps));
     }
 
-    private void Finished() => ReceiveAny(_ => { });
+    private void Finished()
+    {
+        _state = _summary.Status;
+        _nodeMetrics.JobRunning.Set(0);
+        Receive<GetJobProgress>(_ => Sender.Tell(Progress()));
+        ReceiveAny(_ => { });
+    }
 
     private sealed record FormationTimedOut
     {

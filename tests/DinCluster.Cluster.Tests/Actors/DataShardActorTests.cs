@@ -65,6 +65,9 @@ public sealed class DataShardActorTests : TestKit, IDisposable
         Sys.Stop(doomed.Ref);
 
         var survivor = CreateTestProbe("survivor");
+        // Until the shard sees the death, the lost batches are still out: a request it cannot serve then
+        // is answered "no batches left" (the credit stays, and the re-issued batches follow it).
+        survivor.IgnoreMessages(m => m is NoBatchesLeft);
         shard.Tell(new RequestBatches(1, 1), survivor.Ref);
         var seen = new List<long>();
         for (var i = 0; i < 11; i++)

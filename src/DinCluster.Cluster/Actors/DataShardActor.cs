@@ -27,11 +27,13 @@ public sealed class DataShardActor : ReceiveActor
     private int _index;
     private RowGroupRef[] _groups = [];
     private TrainJob _job = null!;
-    private BehaviourLogReader _reader = null!;
     private RowGroupLedger? _ledger;
     private RowGroupRef[] _epochOrder = [];
     private (int Ordinal, Batch Rows)? _decoded;
     private bool _reported;
+    // What this epoch's reads refused; a row group decoded again (after a re-issue) is not counted twice.
+    private BadInputCounts _epochBadInput = new();
+    private readonly HashSet<int> _countedGroups = [];
 
     public DataShardActor(IActorRef coordinator)
     {
@@ -50,7 +52,6 @@ public sealed class DataShardActor : ReceiveActor
         _index = m.ShardIndex;
         _groups = m.RowGroups;
         _job = TrainJobJson.Read(m.Options.JobJson);
-        _reader = new BehaviourLogReader(_job.Schema, _job.OnBadInput);
         var plan = BatchTicket.Plan(0, _index, _groups, _job.BatchSize);
         _log.Info("data shard {0}: {1} row groups, {2} rows, {3} batches per epoch", _index, _groups.Length, _groups.Sum(g => g.Rows), plan.Count);
         Sender.Tell(new RowGroupsAssigned(_index, plan.Count, _groups.Sum(g => g.Rows)));
@@ -65,6 +66,8 @@ public sealed class DataShardActor : ReceiveActor
             _ledger = new RowGroupLedger(m.Epoch, BatchTicket.Plan(m.Epoch, _index, _epochOrder, _job.BatchSize));
             _decoded = null;
             _reported = false;
+            _epochBadInput = new BadInputCounts();
+            _countedGroups.Clear();
             Sender.Tell(new EpochStarted(_index, m.Epoch, _ledger.Batches, _ledger.SamplesExpected));
             Serve();
             ReportIfComplete();
@@ -138,7 +141,10 @@ public sealed class DataShardActor : ReceiveActor
         if (_decoded is not { } d || d.Ordinal != ticket.GroupOrdinal)
         {
             var g = _epochOrder[ticket.GroupOrdinal];
-            _decoded = d = (ticket.GroupOrdinal, _reader.ReadRowGroup(g.File, g.RowGroup, ticket.BatchId));
+            var counts = new BadInputCounts();
+            var reader = new BehaviourLogReader(_job.Schema, _job.OnBadInput, counts);
+            _decoded = d = (ticket.GroupOrdinal, reader.ReadRowGroup(g.File, g.RowGroup, ticket.BatchId));
+            if (_countedGroups.Add(ticket.GroupOrdinal)) _epochBadInput.Merge(counts);
         }
         var start = Math.Min(ticket.Offset, d.Rows.Count);
         return d.Rows.Slice(start, Math.Min(ticket.Count, d.Rows.Count - start), ticket.BatchId);
@@ -148,6 +154,11 @@ public sealed class DataShardActor : ReceiveActor
     {
         if (_ledger is not { IsComplete: true } l || _reported) return;
         _reported = true;
+        if (!_epochBadInput.IsEmpty)
+        {
+            var (rows, groups, files) = _epochBadInput.ToArrays();
+            _coordinator.Tell(new BadInputCounted(_index, l.Epoch, rows, groups, files, _epochBadInput.TruncatedHistories));
+        }
         _coordinator.Tell(new EpochCompleted(_index, l.Epoch, l.SamplesConsumed, l.SamplesSkipped, l.SamplesReplayed, l.IsExact));
     }
 }

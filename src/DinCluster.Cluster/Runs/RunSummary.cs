@@ -33,6 +33,10 @@ public sealed class RunSummary
     /// <summary>The BaseModel run of `train --compare-base`, and DIN's RelaImpr over it.</summary>
     public BaseComparison? Comparison { get; set; }
     public List<FailureRecord> Failures { get; set; } = [];
+    /// <summary>Each lost worker: when the failure detector flagged its node, when it was removed, when training stepped again.</summary>
+    public List<RecoveryRecord> Recoveries { get; set; } = [];
+    /// <summary>Every time a member's node became unreachable or reachable again, as the coordinator saw it.</summary>
+    public List<ReachabilityRecord> Reachability { get; set; } = [];
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -120,3 +124,23 @@ public sealed class FinalMetrics
 public sealed record BaseComparison(double BaseAuc, double BaseGauc, double RelaImprAucPercent, double RelaImprGaucPercent);
 
 public sealed record FailureRecord(DateTime AtUtc, string Kind, string Node, string Handling, long SamplesReplayed = 0);
+
+/// <summary>
+/// A lost member and how training got going again. UnreachableUtc: the failure detector flagged its node
+/// (null when the coordinator saw no unreachable event, e.g. the node left gracefully); RemovedUtc: the member
+/// was removed (downed by the split-brain resolver) and its work handed on; ResumedUtc: the first training step
+/// completed after that (null when none followed).
+/// </summary>
+public sealed class RecoveryRecord
+{
+    public string Kind { get; set; } = "";
+    public string Node { get; set; } = "";
+    public DateTime? UnreachableUtc { get; set; }
+    public DateTime RemovedUtc { get; set; }
+    public DateTime? ResumedUtc { get; set; }
+    /// <summary>RemovedUtc to ResumedUtc.</summary>
+    public double? ResumeSeconds { get; set; }
+}
+
+/// <summary>A node became "unreachable" or "reachable" (again) at AtUtc.</summary>
+public sealed record ReachabilityRecord(DateTime AtUtc, string Node, string Event);

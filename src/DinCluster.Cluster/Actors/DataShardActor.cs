@@ -144,7 +144,12 @@ public sealed class DataShardActor : ReceiveActor
             var counts = new BadInputCounts();
             var reader = new BehaviourLogReader(_job.Schema, _job.OnBadInput, counts);
             _decoded = d = (ticket.GroupOrdinal, reader.ReadRowGroup(g.File, g.RowGroup, ticket.BatchId));
-            if (_countedGroups.Add(ticket.GroupOrdinal)) _epochBadInput.Merge(counts);
+            if (_countedGroups.Add(ticket.GroupOrdinal))
+            {
+                _epochBadInput.Merge(counts);
+                if (counts.TotalSkippedRows + counts.TotalSkippedRowGroups + counts.TotalSkippedFiles > 0)
+                    _log.Warning("data shard {0}: {1} row group {2}: bad input skipped ({3})", _index, g.File, g.RowGroup, counts);
+            }
         }
         var start = Math.Min(ticket.Offset, d.Rows.Count);
         return d.Rows.Slice(start, Math.Min(ticket.Count, d.Rows.Count - start), ticket.BatchId);

@@ -21,7 +21,7 @@ public sealed class ClusterSettingsTests
         Assert.Equal("dincluster", s.SystemName);
         Assert.Equal("din", s.SerializerBinding);
         Assert.Equal(4L * 1024 * 1024, s.MaximumFrameSize);
-        Assert.Equal(TimeSpan.FromSeconds(5), s.StableAfter);
+        Assert.Equal(TimeSpan.FromSeconds(3), s.StableAfter);
         Assert.Equal(TimeSpan.FromSeconds(1), s.HeartbeatInterval);
         Assert.Equal(TimeSpan.FromSeconds(5), s.AcceptableHeartbeatPause);
         Assert.Equal(SyncMode.Async, s.Sync);

@@ -16,13 +16,12 @@ public sealed class ClusterProcessRun : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
-    private readonly Task _exited;
+    private Task _exited = Task.CompletedTask;
 
     private ClusterProcessRun(string run, Process process)
     {
         Run = run;
         _process = process;
-        _exited = process.WaitForExitAsync();
     }
 
     public string Run { get; }
@@ -55,6 +54,7 @@ public sealed class ClusterProcessRun : IAsyncDisposable
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        r._exited = process.WaitForExitAsync();
         return r;
     }
 

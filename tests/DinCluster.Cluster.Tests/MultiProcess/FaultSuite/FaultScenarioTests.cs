@@ -147,7 +147,7 @@ public sealed partial class FaultScenarioTests(ITestOutputHelper output)
         Assert.Contains("[ERROR]", run.Log("data-0"));
         foreach (var n in Nodes.Where(n => n != "coordinator")) Assert.Equal("exited 0", run.Exit(n));
         return new FaultRow("bad-data-fail", "passed", summary.Epochs.Sum(e => e.SamplesConsumed), null, null, null, baseline, null,
-            $"run failed as it must: \"{Truncate(summary.Error!, 110)}\"");
+            $"run failed as it must, naming the file: \"{Truncate(summary.Error!.Replace(data + "/", "", StringComparison.Ordinal), 100)}\"");
     });
 
     [Fact]
@@ -176,7 +176,7 @@ public sealed partial class FaultScenarioTests(ITestOutputHelper output)
         var auc = summary.Final!.Auc;
         return new FaultRow("bad-data-skip", "passed", summary.Epochs.Sum(e => e.SamplesConsumed), summary.Epochs.Sum(e => e.SamplesExpected),
             0, auc, baseline, null,
-            $"{badRows} rows of the corrupt row group skipped per epoch (summary bad_input); data set differs from the baseline's (an extra file)");
+            $"{badRows} rows of a corrupt row group skipped in each epoch and counted (summary bad_input); data set = the baseline's + a file");
     });
 
     /// <summary>The suite's data plus train/part-bad.parquet: a copy of a train file whose row group 1 is corrupt.</summary>

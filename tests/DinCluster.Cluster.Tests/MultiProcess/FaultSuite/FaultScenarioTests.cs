@@ -69,7 +69,7 @@ public sealed partial class FaultScenarioTests(ITestOutputHelper output)
         Assert.True(resumed < 15, $"recovery took {resumed:F1}s (target < 15 s)");
 
         var auc = summary.Final!.Auc;
-        Assert.True(Math.Abs(auc - baseline) < 0.03, FaultSuiteCluster.CompareAuc(auc, baseline));
+        Assert.True(Math.Abs(auc - baseline) < FaultSuiteCluster.AucSanityBound, $"test AUC {auc:F4} vs fault-free {baseline:F4}");
         return new FaultRow("worker-kill", "passed", summary.Epochs.Sum(e => e.SamplesConsumed), summary.Epochs.Sum(e => e.SamplesExpected),
             summary.Epochs.Sum(e => e.SamplesReplayed), auc, baseline, resumed,
             $"SIGKILL at step 30 of epoch 1; unreachable after {flagged}, removed after {removed:F1}s; {FaultSuiteCluster.CompareAuc(auc, baseline)}");
@@ -121,7 +121,7 @@ public sealed partial class FaultScenarioTests(ITestOutputHelper output)
         var flagged = summary.Reachability.Count(r => r.Event == "unreachable");
 
         var auc = summary.Final!.Auc;
-        Assert.True(Math.Abs(auc - baseline) < 0.03, FaultSuiteCluster.CompareAuc(auc, baseline));
+        Assert.True(Math.Abs(auc - baseline) < FaultSuiteCluster.AucSanityBound, $"test AUC {auc:F4} vs fault-free {baseline:F4}");
         return new FaultRow("slow-worker", "passed", summary.Epochs.Sum(e => e.SamplesConsumed), summary.Epochs.Sum(e => e.SamplesExpected),
             0, auc, baseline, null,
             $"SIGSTOP {stopped:F1}s: {during} steps by the other worker meanwhile, unreachable events {flagged}, nobody downed; {FaultSuiteCluster.CompareAuc(auc, baseline)}");
@@ -192,7 +192,7 @@ public sealed partial class FaultScenarioTests(ITestOutputHelper output)
 
     private static void AssertEpochsExact(RunSummary summary)
     {
-        Assert.Equal(2, summary.Epochs.Count);
+        Assert.Equal(3, summary.Epochs.Count);
         foreach (var e in summary.Epochs)
         {
             Assert.True(e.SamplesConsumed == e.SamplesExpected, $"epoch {e.Epoch}: consumed {e.SamplesConsumed} of {e.SamplesExpected}");

@@ -17,6 +17,7 @@ namespace DinCluster.Cluster.Tests.MultiProcess;
 public sealed class TlsClusterTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
+    private const string Refusal = "does not chain to the cluster CA";
 
     [Fact]
     public async Task Node_with_a_certificate_of_another_CA_cannot_join_and_a_node_of_the_cluster_CA_trains_over_TLS()
@@ -61,9 +62,13 @@ public sealed class TlsClusterTests(ITestOutputHelper output)
             output.WriteLine("--- foreign node ---\n" + Brief(rogue.Output));
             Assert.Equal(1, code);
             Assert.Contains("never joined the cluster", rogue.Output);
-            Assert.Contains("does not chain to the cluster CA", rogue.Output);   // it refused the coordinator's certificate too
+            Assert.Contains("TLS handshake failed", rogue.Output);
+            // Whichever side validates first refuses the other's certificate (TLS 1.3: the client checks the
+            // server's before it sends its own), so the refusal is logged by one side or both.
+            Assert.True(rogue.Output.Contains(Refusal, StringComparison.Ordinal) || coordinator.Output.Contains(Refusal, StringComparison.Ordinal),
+                "neither side logged that the other's certificate does not chain to its CA");
         }
-        Assert.Contains("does not chain to the cluster CA", coordinator.Output);
+        Assert.Contains("TLS handshake failed", coordinator.Output);
         Assert.False(coordinator.HasExited, "the coordinator ended while only the foreign node had tried to join");
         Assert.DoesNotContain("cluster formed", coordinator.Output);
         Assert.False(File.Exists(Path.Combine(run, "summary.json")), "a run was recorded before a trusted node joined");
@@ -78,7 +83,7 @@ public sealed class TlsClusterTests(ITestOutputHelper output)
         Assert.Equal("completed", summary.Status);
         var epoch = Assert.Single(summary.Epochs);
         Assert.Equal(epoch.SamplesExpected, epoch.SamplesConsumed);
-        return $"2 processes over mutual TLS trained 1 epoch ({epoch.SamplesConsumed:N0} samples); a node with another CA's certificate was refused on both sides and never joined";
+        return $"2 processes over mutual TLS trained 1 epoch ({epoch.SamplesConsumed:N0} samples); a node with another CA's certificate was refused in the TLS handshake and never joined";
     }
 
     private static string Brief(string log) => string.Join('\n', log.Split('\n').Where(l => !l.StartsWith("   at ", StringComparison.Ordinal) && !l.StartsWith("[INFO]", StringComparison.Ordinal)));

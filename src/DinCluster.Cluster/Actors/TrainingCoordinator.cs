@@ -84,11 +84,13 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     public static Props Props(CoordinatorSetup setup) => Akka.Actor.Props.Create(() => new TrainingCoordinator(setup));
 
     private TextWriter Out => _setup.Log;
+    private bool InCluster => ((ExtendedActorSystem)Context.System).Provider is Akka.Cluster.ClusterActorRefProvider;
     private SyncMode Sync => _setup.Options.Sync;
 
     protected override void PreStart()
     {
-        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IReachabilityEvent));
+        // Reachability events, for summary.json (actor tests run the coordinator without a cluster).
+        if (InCluster) Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IReachabilityEvent));
         Timers.StartSingleTimer("formation", FormationTimedOut.Instance, _setup.FormationTimeout);
         var job = _setup.Job;
         try
@@ -121,7 +123,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     {
         // Stopped mid-run (its node shut down: a signal, or downed): summary.json still records what was trained.
         if (_summary.Status == "running") Record("the training coordinator stopped before the run finished (its node shut down or left the cluster)");
-        Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+        if (InCluster) Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
         _metrics?.Dispose();
         _setup.Result.TrySetException(new InvalidOperationException("the training coordinator stopped before the run finished"));
     }

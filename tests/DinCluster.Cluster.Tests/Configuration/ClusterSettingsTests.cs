@@ -58,6 +58,20 @@ public sealed class ClusterSettingsTests
     }
 
     [Fact]
+    public void Tls_is_off_by_default_and_validator_names_missing_files_when_a_certificate_is_set()
+    {
+        var plain = ClusterSettings.Create(ClusterConfigFiles.Load(Deployment.MultiProcess));
+        Assert.False(plain.Tls.Enabled);
+        Assert.Equal("off", plain.ToAkkaConfig().GetString("akka.remote.dot-netty.tcp.enable-ssl"));
+        Assert.Equal("akka.tcp://dincluster@h:1", new NodeAddress("h", 1).ToAkkaAddress("dincluster", plain.Tls.Enabled));
+
+        var ex = Assert.Throws<ConfigurationException>(() => plain.WithTls("/no/such/node.pfx", "pw", null));
+        Assert.Contains("dincluster.tls.certificate is set to '/no/such/node.pfx', must be an existing .pfx file", ex.Message);
+        Assert.Contains("dincluster.tls.ca is set to '', must be an existing CA certificate file", ex.Message);
+        Assert.DoesNotContain("pw", ex.Message.Replace("pfx", "", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Validator_rejects_config_when_serializer_binding_is_removed()
     {
         var ex = Assert.Throws<ConfigurationException>(() =>

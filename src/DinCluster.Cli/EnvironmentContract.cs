@@ -25,6 +25,7 @@ public static class EnvironmentContract
     public const string TlsCert = "DINCLUSTER_TLS_CERT";
     public const string TlsPassword = "DINCLUSTER_TLS_PASSWORD";
     public const string TlsCa = "DINCLUSTER_TLS_CA";
+    public const string MetricsPort = "DINCLUSTER_METRICS_PORT";
 
     /// <summary>One variable: the flag it stands in for (null = none), the commands that read it, what it sets.</summary>
     public sealed record Variable(string Name, string? Flag, IReadOnlyList<string> Commands, string Description);
@@ -36,8 +37,8 @@ public static class EnvironmentContract
         new(PublicHostname, null, ["node", "train"], "advertised address too, wins over DINCLUSTER_HOSTNAME (one name)"),
         new(Port, "port", ["node", "train", "health"], "TCP port (0 = any free port; a seed needs a fixed one)"),
         new(Seeds, "seeds", ["node", "train"], "seed nodes HOST:PORT[,...]; the coordinator is one"),
-        new(Deployment, "deployment", ["node", "train"], "multiprocess | docker: the cluster-config overlay"),
-        new(ClusterConfig, "cluster-config", ["node", "train"], "HOCON file layered over the deployment overlay"),
+        new(Deployment, "deployment", ["node", "train", "status"], "multiprocess | docker: the cluster-config overlay"),
+        new(ClusterConfig, "cluster-config", ["node", "train", "status"], "HOCON file layered over the deployment overlay"),
         new(Threads, "threads", ["node", "train"], "libtorch intra-op threads (0 = automatic)"),
         new(Data, "data", ["train"], "data folder (train/, test/ Parquet), same path on every node"),
         new(Out, "out", ["train"], "run folder: summary.json, metrics.csv, curves.png, checkpoints/"),
@@ -47,6 +48,7 @@ public static class EnvironmentContract
         new(TlsCert, "tls-cert", ["node", "train"], "this node's certificate and key (.pfx, scripts/make-certs): remoting over mutual TLS"),
         new(TlsPassword, "tls-password", ["node", "train"], "password of the .pfx"),
         new(TlsCa, "tls-ca", ["node", "train"], "the cluster CA's certificate (ca.pem); peers must chain to it"),
+        new(MetricsPort, "metrics-port", ["node", "train"], "port of the Prometheus endpoint /metrics (unset = none; 0 = any free port)"),
     ];
 
     /// <summary>The variables <paramref name="command"/> reads.</summary>

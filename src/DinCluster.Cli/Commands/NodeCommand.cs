@@ -22,6 +22,7 @@ public static class NodeCommand
           --tls-cert F.pfx --tls-password P --tls-ca CA.pem
                                   remoting over mutual TLS (certificates: scripts/make-certs); every
                                   node of the cluster needs it; default: cluster-config's dincluster.tls
+          --metrics-port P        serve Prometheus metrics at http://HOST:P/metrics (0 = any free port)
 
         The node gets its job (data paths, schema, model) from the coordinator when training starts,
         so every node must see the data folder at the same path. It exits (code 0) when the job ends:
@@ -32,7 +33,9 @@ public static class NodeCommand
     public static int Run(CliArgs args)
     {
         var options = Options(args, CommandEnvironment.Process);
+        var metricsPort = new CommandOptions("node", args, CommandEnvironment.Process).MetricsPort();
         args.RejectUnknown();
+        using var metrics = CommandOptions.StartMetrics(metricsPort, Console.Out);
         using var cancel = new CancellationTokenSource();
         void OnCancelKey(object? sender, ConsoleCancelEventArgs e)
         {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using DinCluster.Cluster.Configuration;
+using DinCluster.Cluster.Hosting;
 
 namespace DinCluster.Cli;
 
@@ -93,6 +94,13 @@ public sealed class CommandOptions(string command, CliArgs args, CommandEnvironm
 
     /// <summary>An environment variable; empty counts as unset (compose writes `X: ""` for a blank).</summary>
     public string? Variable(string name) => environment.Variable(name) is { Length: > 0 } v ? v.Trim() : null;
+
+    /// <summary>--tls-cert/--tls-password/--tls-ca (or DINCLUSTER_TLS_*); null when none is given (cluster-config decides).</summary>
+    public TlsFiles? Tls()
+    {
+        var (cert, password, ca) = (Get("tls-cert"), Get("tls-password"), Get("tls-ca"));
+        return cert is null && password is null && ca is null ? null : new TlsFiles(cert, password, ca);
+    }
 
     /// <summary>--deployment / DINCLUSTER_DEPLOYMENT, default multiprocess.</summary>
     public Deployment ReadDeployment()

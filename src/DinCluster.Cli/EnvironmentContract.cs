@@ -22,6 +22,9 @@ public static class EnvironmentContract
     public const string Workers = "DINCLUSTER_WORKERS";
     public const string Ps = "DINCLUSTER_PS";
     public const string DataShards = "DINCLUSTER_DATA_SHARDS";
+    public const string TlsCert = "DINCLUSTER_TLS_CERT";
+    public const string TlsPassword = "DINCLUSTER_TLS_PASSWORD";
+    public const string TlsCa = "DINCLUSTER_TLS_CA";
     public const string MetricsPort = "DINCLUSTER_METRICS_PORT";
 
     /// <summary>One variable: the flag it stands in for (null = none), the commands that read it, what it sets.</summary>
@@ -42,6 +45,9 @@ public static class EnvironmentContract
         new(Workers, "workers", ["train"], "workers the coordinator waits for and trains with"),
         new(Ps, "ps", ["train"], "PS shards the coordinator waits for"),
         new(DataShards, "data-shards", ["train"], "data shards the coordinator waits for"),
+        new(TlsCert, "tls-cert", ["node", "train"], "this node's certificate and key (.pfx, scripts/make-certs): remoting over mutual TLS"),
+        new(TlsPassword, "tls-password", ["node", "train"], "password of the .pfx"),
+        new(TlsCa, "tls-ca", ["node", "train"], "the cluster CA's certificate (ca.pem); peers must chain to it"),
         new(MetricsPort, "metrics-port", ["node", "train"], "port of the Prometheus endpoint /metrics (unset = none; 0 = any free port)"),
     ];
 

@@ -19,6 +19,9 @@ public static class NodeCommand
           --deployment multiprocess|docker   which cluster-config overlay (default multiprocess)
           --cluster-config F      HOCON layered over the overlay
           --threads N             libtorch threads (default: cores / workers on this node)
+          --tls-cert F.pfx --tls-password P --tls-ca CA.pem
+                                  remoting over mutual TLS (certificates: scripts/make-certs); every
+                                  node of the cluster needs it; default: cluster-config's dincluster.tls
           --metrics-port P        serve Prometheus metrics at http://HOST:P/metrics (0 = any free port)
 
         The node gets its job (data paths, schema, model) from the coordinator when training starts,
@@ -68,7 +71,8 @@ public static class NodeCommand
             Deployment: deployment,
             Hostname: o.Hostname(deployment),
             ConfigPath: o.Get("cluster-config"),
-            TorchThreads: o.Int("threads", 0));
+            TorchThreads: o.Int("threads", 0),
+            Tls: o.Tls());
     }
 
     private static string EnvironmentHelp =>

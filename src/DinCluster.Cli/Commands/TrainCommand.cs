@@ -32,6 +32,8 @@ public static class TrainCommand
           --hostname H            address other nodes reach this coordinator at (default 127.0.0.1;
                                   under --deployment docker the container's own IPv4 address)
           --deployment multiprocess|docker   cluster-config overlay with --seeds (default multiprocess)
+          --tls-cert F.pfx --tls-password P --tls-ca CA.pem
+                                  with --seeds: remoting over mutual TLS (scripts/make-certs)
           --workers W             worker actors (default 2)
           --data-shards D         data-shard actors (default 2)
           --nodes N               simulated: ActorSystems (default 1 + max(workers, ps, data shards))
@@ -108,7 +110,7 @@ public static class TrainCommand
         if (CoordinatorNode(options) is not { } node)
         {
             // Without seeds the coordinator-node options (--port, --hostname, --deployment) are accepted and unused.
-            foreach (var unused in (string[])["port", "hostname", "deployment"]) args.Has(unused);
+            foreach (var unused in (string[])["port", "hostname", "deployment", "tls-cert", "tls-password", "tls-ca"]) args.Has(unused);
             var configPath = options.Get("cluster-config");
             return job => ClusterRunner.RunSimulated(job, shape, Console.Out, configPath).GetAwaiter().GetResult().Summary;
         }
@@ -132,7 +134,7 @@ public static class TrainCommand
         if (options.Seeds() is not { } seeds) return null;
         var deployment = options.ReadDeployment();
         return new NodeOptions([NodeRole.Coordinator], options.Int("port", 0), seeds, deployment, options.Hostname(deployment),
-            options.Get("cluster-config"));
+            options.Get("cluster-config"), Tls: options.Tls());
     }
 
     private static T Parse<T>(Func<T> parse)

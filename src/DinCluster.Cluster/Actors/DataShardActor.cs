@@ -28,11 +28,13 @@ public sealed class DataShardActor : ReceiveActor
     private int _index;
     private RowGroupRef[] _groups = [];
     private TrainJob _job = null!;
-    private BehaviourLogReader _reader = null!;
     private RowGroupLedger? _ledger;
     private RowGroupRef[] _epochOrder = [];
     private (int Ordinal, Batch Rows)? _decoded;
     private bool _reported;
+    // What this epoch's reads refused; a row group decoded again (after a re-issue) is not counted twice.
+    private BadInputCounts _epochBadInput = new();
+    private readonly HashSet<int> _countedGroups = [];
 
     public DataShardActor(IActorRef coordinator)
     {
@@ -51,7 +53,6 @@ public sealed class DataShardActor : ReceiveActor
         _index = m.ShardIndex;
         _groups = m.RowGroups;
         _job = TrainJobJson.Read(m.Options.JobJson);
-        _reader = new BehaviourLogReader(_job.Schema, _job.OnBadInput);
         var plan = BatchTicket.Plan(0, _index, _groups, _job.BatchSize);
         _log.Info("data shard {0}: {1} row groups, {2} rows, {3} batches per epoch", _index, _groups.Length, _groups.Sum(g => g.Rows), plan.Count);
         Sender.Tell(new RowGroupsAssigned(_index, plan.Count, _groups.Sum(g => g.Rows)));
@@ -104,6 +105,8 @@ public sealed class DataShardActor : ReceiveActor
             _log.Info("data shard {0}: epoch {1} restored with {2} of {3} batches consumed", _index, epoch, _ledger.RestoreConsumed(consumed), _ledger.Batches);
         _decoded = null;
         _reported = false;
+        _epochBadInput = new BadInputCounts();
+        _countedGroups.Clear();
         Sender.Tell(new EpochStarted(_index, epoch, _ledger.Batches, _ledger.SamplesExpected));
         Serve();
         ReportIfComplete();
@@ -149,7 +152,15 @@ public sealed class DataShardActor : ReceiveActor
         if (_decoded is not { } d || d.Ordinal != ticket.GroupOrdinal)
         {
             var g = _epochOrder[ticket.GroupOrdinal];
-            _decoded = d = (ticket.GroupOrdinal, _reader.ReadRowGroup(g.File, g.RowGroup, ticket.BatchId));
+            var counts = new BadInputCounts();
+            var reader = new BehaviourLogReader(_job.Schema, _job.OnBadInput, counts);
+            _decoded = d = (ticket.GroupOrdinal, reader.ReadRowGroup(g.File, g.RowGroup, ticket.BatchId));
+            if (_countedGroups.Add(ticket.GroupOrdinal))
+            {
+                _epochBadInput.Merge(counts);
+                if (counts.TotalSkippedRows + counts.TotalSkippedRowGroups + counts.TotalSkippedFiles > 0)
+                    _log.Warning("data shard {0}: {1} row group {2}: bad input skipped ({3})", _index, g.File, g.RowGroup, counts);
+            }
         }
         var start = Math.Min(ticket.Offset, d.Rows.Count);
         return d.Rows.Slice(start, Math.Min(ticket.Count, d.Rows.Count - start), ticket.BatchId);
@@ -164,6 +175,11 @@ public sealed class DataShardActor : ReceiveActor
         metrics.DataPending(Self.Path.Name).Set(_ledger?.Pending ?? 0);
         if (_ledger is not { IsComplete: true } l || _reported) return;
         _reported = true;
+        if (!_epochBadInput.IsEmpty)
+        {
+            var (rows, groups, files) = _epochBadInput.ToArrays();
+            _coordinator.Tell(new BadInputCounted(_index, l.Epoch, rows, groups, files, _epochBadInput.TruncatedHistories));
+        }
         _coordinator.Tell(new EpochCompleted(_index, l.Epoch, l.SamplesConsumed, l.SamplesSkipped, l.SamplesReplayed, l.IsExact));
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Event;
 using DinCluster.Cluster.Checkpoints;
 using DinCluster.Cluster.Configuration;
@@ -85,6 +86,12 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private long _epochRollbackReplayed;
     private Recovery? _recovery;
     private double _priorTrainSeconds;
+    // Bad input: files refused by the inventory, and what the data shards refused in epoch 1 (the data set's count).
+    private readonly BadInputCounts _badInput = new();
+    private long _refusedSamples;
+    // Unreachable since (by node address), and lost workers still waiting for the next step.
+    private readonly Dictionary<Address, DateTime> _unreachableSince = [];
+    private readonly List<RecoveryRecord> _awaitingResume = [];
     // Observability: what `dincluster status` (GetJobProgress) and the din_job_* gauges report.
     private readonly NodeMetrics _nodeMetrics = NodeMetrics.Get(Context.System);
     private readonly TextWriter _out;
@@ -107,18 +114,23 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     public static Props Props(CoordinatorSetup setup) => Akka.Actor.Props.Create(() => new TrainingCoordinator(setup));
 
     private TextWriter Out => _out;
+    private bool InCluster => ((ExtendedActorSystem)Context.System).Provider is Akka.Cluster.ClusterActorRefProvider;
     private SyncMode Sync => _setup.Options.Sync;
 
     protected override void PreStart()
     {
+        // Reachability events, for summary.json (actor tests run the coordinator without a cluster).
+        if (InCluster) Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IReachabilityEvent));
         Timers.StartSingleTimer("formation", FormationTimedOut.Instance, _setup.FormationTimeout);
         var job = _setup.Job;
         try
         {
             Directory.CreateDirectory(job.OutDir);
-            var reader = new BehaviourLogReader(job.Schema, job.OnBadInput);
-            _trainUnits = LocalTrainer.Inventory(reader, job.TrainFiles(), out var trainSamples);
-            _testUnits = LocalTrainer.Inventory(reader, job.TestFiles(), out var testSamples);
+            _trainUnits = LocalTrainer.Inventory(new BehaviourLogReader(job.Schema, job.OnBadInput, _badInput), job.TrainFiles(), out var readable);
+            _refusedSamples = _badInput.TotalSkippedRows;
+            var trainSamples = readable + _refusedSamples;
+            if (_trainUnits.Count == 0) throw new InvalidDataException($"no training data: every file in {job.TrainDir} was refused ({_badInput})");
+            _testUnits = LocalTrainer.Inventory(new BehaviourLogReader(job.Schema, job.OnBadInput), job.TestFiles(), out var testSamples);
             _summary.Dataset = new DatasetInfo
             {
                 Path = job.DataDir,
@@ -146,6 +158,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     {
         // Stopped mid-run (its node shut down: a signal, or downed): summary.json still records what was trained.
         if (_summary.Status == "running") Record("the training coordinator stopped before the run finished (its node shut down or left the cluster)");
+        if (InCluster) Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
         _metrics?.Dispose();
         _setup.Result.TrySetException(new InvalidOperationException("the training coordinator stopped before the run finished"));
     }
@@ -338,6 +351,10 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         {
             if (_barrier is null) BeginBspStep();
         });
+        Receive<BadInputCounted>(m =>
+        {
+            if (m.Epoch == 1) _badInput.Add(m.Rows, m.RowGroups, m.Files, m.TruncatedHistories);
+        });
         Receive<EpochCompleted>(m =>
         {
             if (m.Epoch != _epoch) return;
@@ -382,6 +399,17 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     private void Count(int samples, double loss)
     {
+        if (_awaitingResume.Count > 0)
+        {
+            var now = DateTime.UtcNow;
+            foreach (var r in _awaitingResume)
+            {
+                r.ResumedUtc = now;
+                r.ResumeSeconds = (now - r.RemovedUtc).TotalSeconds;
+                Out.WriteLine($"coordinator: training stepped again {r.ResumeSeconds:F1}s after {r.Node} was removed");
+            }
+            _awaitingResume.Clear();
+        }
         _totalSteps++;
         _epochSteps++;
         _epochSamples += samples;
@@ -569,6 +597,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         Receive<EpochCompleted>(_ => { });
         Receive<StepApplied>(_ => { });
         Receive<RetryStep>(_ => { });
+        Receive<BadInputCounted>(_ => { });
     }
 
     private void EndEpoch()
@@ -585,9 +614,9 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             Epoch = _epoch,
             SamplesExpected = _summary.Dataset.TrainSamples,
             SamplesConsumed = done.Count == _data.Count ? done.Sum(e => e.SamplesConsumed) : _epochSamples,
-            SamplesSkipped = done.Sum(e => e.SamplesSkipped),
+            SamplesSkipped = done.Sum(e => e.SamplesSkipped) + _refusedSamples,
             SamplesReplayed = done.Sum(e => e.SamplesReplayed) + _epochRollbackReplayed,
-            LedgerExact = done.Count == _data.Count && done.All(e => e.Exact),
+            LedgerExact = done.Count == _data.Count && done.All(e => e.Exact) && done.Sum(e => e.SamplesConsumed + e.SamplesSkipped) + _refusedSamples == _summary.Dataset.TrainSamples,
             Steps = _epochSteps,
             TrainLoss = _epochSamples > 0 ? _epochLoss / _epochSamples : double.NaN,
             Seconds = seconds,
@@ -897,6 +926,19 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             }
             _log.Info("{0} {1} joined after the cluster formed; not used by this run", m.Role, Sender.Path);
         });
+        Receive<ClusterEvent.UnreachableMember>(m =>
+        {
+            var now = DateTime.UtcNow;
+            _unreachableSince.TryAdd(m.Member.Address, now);
+            _summary.Reachability.Add(new ReachabilityRecord(now, m.Member.Address.ToString(), "unreachable"));
+            Out.WriteLine($"coordinator: node {m.Member.Address} ({string.Join(",", m.Member.Roles)}) is unreachable");
+        });
+        Receive<ClusterEvent.ReachableMember>(m =>
+        {
+            _unreachableSince.Remove(m.Member.Address);
+            _summary.Reachability.Add(new ReachabilityRecord(DateTime.UtcNow, m.Member.Address.ToString(), "reachable"));
+            Out.WriteLine($"coordinator: node {m.Member.Address} is reachable again");
+        });
         Receive<GetJobProgress>(_ => Sender.Tell(Progress()));
     }
 
@@ -912,8 +954,19 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         {
             if (_awaitingBuffers.Remove(w) && _awaitingBuffers.Count == 0) BuffersSynced();
             if (_awaitingPause.Contains(w)) Paused(w);
-            _summary.Failures.Add(new FailureRecord(DateTime.UtcNow, "worker lost", actor.Path.Address.ToString(), "its unacked batches were re-issued by the data shards"));
-            Out.WriteLine($"coordinator: worker {w} ({actor.Path.Address}) is gone; {_liveWorkers.Count} left");
+            var now = DateTime.UtcNow;
+            _summary.Failures.Add(new FailureRecord(now, "worker lost", actor.Path.Address.ToString(), "its unacked batches were re-issued by the data shards"));
+            var recovery = new RecoveryRecord
+            {
+                Kind = "worker lost",
+                Node = actor.Path.Address.ToString(),
+                UnreachableUtc = _unreachableSince.TryGetValue(actor.Path.Address, out var since) ? since : null,
+                RemovedUtc = now,
+            };
+            _summary.Recoveries.Add(recovery);
+            _awaitingResume.Add(recovery);
+            var flagged = recovery.UnreachableUtc is { } flaggedAt ? $"unreachable {(now - flaggedAt).TotalSeconds:F1}s before" : "no unreachable event seen";
+            Out.WriteLine($"coordinator: worker {w} ({actor.Path.Address}) is gone ({flagged}); {_liveWorkers.Count} left");
             _gate?.Remove(w);
             AnnounceClockIfGated();
             _barrier?.Remove(w);
@@ -961,6 +1014,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _summary.FinishedUtc = DateTime.UtcNow;
         _summary.Steps = _totalSteps;
         _summary.TrainSeconds = _priorTrainSeconds + _clock.Elapsed.TotalSeconds;
+        _summary.BadInput = _badInput.IsEmpty ? null : _badInput.Snapshot();
         _summary.Summarize();
         var dir = _setup.Job.OutDir;
         if (Directory.Exists(dir))

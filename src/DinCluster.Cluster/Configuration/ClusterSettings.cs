@@ -45,6 +45,9 @@ public sealed record ClusterSettings
     public required int Staleness { get; init; }
     public required int Credit { get; init; }
 
+    /// <summary>dincluster.tls: remoting over mutual TLS when a certificate is set.</summary>
+    public required TlsSettings Tls { get; init; }
+
     /// <summary>The layered HOCON this was parsed from.</summary>
     public required Config Source { get; init; }
 
@@ -94,6 +97,7 @@ public sealed record ClusterSettings
             Sync = sync,
             Staleness = staleness,
             Credit = c.GetInt(n + "training.credit"),
+            Tls = new TlsSettings(c.GetString(n + "tls.certificate", ""), c.GetString(n + "tls.password", ""), c.GetString(n + "tls.ca", "")),
             Source = c,
         };
     }
@@ -134,6 +138,12 @@ public sealed record ClusterSettings
         Check(SerializerBinding == "din", "akka.actor.serialization-bindings.\"" + BindingKey + "\"", $"'{SerializerBinding}'",
             "din (else protocol messages go out as JSON)");
         Check(Credit >= 1, "dincluster.training.credit", Credit, ">= 1");
+        if (Tls.Enabled)
+        {
+            Check(File.Exists(Tls.CertificatePath), "dincluster.tls.certificate", $"'{Tls.CertificatePath}'", "an existing .pfx file (scripts/make-certs)");
+            Check(Tls.CaPath.Length > 0 && File.Exists(Tls.CaPath), "dincluster.tls.ca", $"'{Tls.CaPath}'",
+                "an existing CA certificate file (ca.pem of scripts/make-certs) when a certificate is set");
+        }
         Check(MaxMessageBytes <= int.MaxValue, "dincluster.transport.max-message-bytes", MaxMessageBytes, "< 2GiB");
 
         if (problems.Count > 0) throw new ConfigurationException("invalid cluster configuration:\n  " + string.Join("\n  ", problems));
@@ -143,7 +153,7 @@ public sealed record ClusterSettings
     public Config ToAkkaConfig()
     {
         static string Q(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
-        var seeds = string.Join(", ", Seeds.Select(a => Q(a.ToAkkaAddress(SystemName))));
+        var seeds = string.Join(", ", Seeds.Select(a => Q(a.ToAkkaAddress(SystemName, Tls.Enabled))));
         var roles = string.Join(", ", Roles.Select(r => Q(RoleNames.Of(r))));
         var bind = BindHostname.Length > 0 ? BindHostname : Hostname;
         var hocon = $"""
@@ -155,8 +165,18 @@ public sealed record ClusterSettings
             akka.cluster.role.{RoleNames.Worker}.min-nr-of-members = {MinWorkers}
             akka.cluster.role.{RoleNames.ParameterServer}.min-nr-of-members = {MinPs}
             akka.cluster.role.{RoleNames.DataShard}.min-nr-of-members = {MinDataShards}
+            akka.remote.dot-netty.tcp.enable-ssl = {(Tls.Enabled ? "on" : "off")}
             """;
         return ConfigurationFactory.ParseString(hocon).WithFallback(Source);
+    }
+
+    /// <summary>TLS files given on the command line or by DINCLUSTER_TLS_* (each null = keep cluster-config's).</summary>
+    public ClusterSettings WithTls(string? certificate, string? password, string? ca)
+    {
+        if (certificate is null && password is null && ca is null) return this;
+        var s = this with { Tls = new TlsSettings(certificate ?? Tls.CertificatePath, password ?? Tls.Password, ca ?? Tls.CaPath) };
+        s.Validate();
+        return s;
     }
 
     /// <summary>This node's address, seeds and roles (as the command line or the simulated host decides them).</summary>
@@ -166,4 +186,13 @@ public sealed record ClusterSettings
         s.Validate();
         return s;
     }
+}
+
+/// <summary>Mutual TLS for remoting: this node's PKCS#12 certificate (and its password) and the cluster CA's certificate.</summary>
+public sealed record TlsSettings(string CertificatePath, string Password, string CaPath)
+{
+    public bool Enabled => CertificatePath.Length > 0;
+
+    // The password stays out of logs and exception messages.
+    public override string ToString() => Enabled ? $"TLS with {CertificatePath}, CA {CaPath}" : "TLS off";
 }

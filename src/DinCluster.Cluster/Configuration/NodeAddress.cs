@@ -13,7 +13,8 @@ public sealed record NodeAddress(string Host, int Port)
         return new NodeAddress(text[..colon], port);
     }
 
-    public string ToAkkaAddress(string systemName) => $"akka.tcp://{systemName}@{Host}:{Port}";
+    /// <summary>The Akka address of this seed; over TLS the DotNetty transport's protocol is akka.ssl.tcp.</summary>
+    public string ToAkkaAddress(string systemName, bool tls = false) => $"{(tls ? "akka.ssl.tcp" : "akka.tcp")}://{systemName}@{Host}:{Port}";
 
     public override string ToString() => $"{Host}:{Port}";
 }

@@ -33,6 +33,7 @@ public sealed class ClusterNode : IAsyncDisposable
     public static ClusterNode Start(ClusterSettings settings, IReadOnlyList<NodeRole> roles, CoordinatorSetup? coordinator, int torchThreads)
     {
         var bootstrap = BootstrapSetup.Create().WithConfig(settings.ToAkkaConfig()).And(DisassociatedErrorFilter.Setup);
+        if (settings.Tls.Enabled) bootstrap = bootstrap.And(TlsSetup.Create(settings.Tls));
         var system = ActorSystem.Create(settings.SystemName, bootstrap);
         var node = new ClusterNode(system);
         var cluster = Akka.Cluster.Cluster.Get(system);

@@ -38,7 +38,8 @@ public static class NodeHost
     public static ClusterSettings Settings(NodeOptions options)
     {
         var settings = ClusterSettings.Create(ClusterConfigFiles.Load(options.Deployment, options.ConfigPath));
-        return settings.ForNode(options.Hostname ?? settings.Hostname, options.Port, options.Seeds, options.Roles);
+        var node = settings.ForNode(options.Hostname ?? settings.Hostname, options.Port, options.Seeds, options.Roles);
+        return options.Tls is { } tls ? node.WithTls(tls.Certificate, tls.Password, tls.Ca) : node;
     }
 
     internal static int TorchThreads(NodeOptions options)

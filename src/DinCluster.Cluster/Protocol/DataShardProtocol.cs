@@ -18,6 +18,14 @@ public sealed record EpochStarted(int ShardIndex, int Epoch, long Batches, long 
 public sealed record EpochCompleted(
     int ShardIndex, int Epoch, long SamplesConsumed, long SamplesSkipped, long SamplesReplayed, bool Exact) : IDinMessage;
 
+/// <summary>
+/// What the shard's readers refused during the epoch (--on-bad-input skip), sent just before its
+/// <see cref="EpochCompleted"/>. Arrays are indexed by <c>BadInputReason</c>; a row group decoded
+/// twice (a re-issue after a worker died) is counted once.
+/// </summary>
+public sealed record BadInputCounted(
+    int ShardIndex, int Epoch, long[] Rows, long[] RowGroups, long[] Files, long TruncatedHistories) : IDinMessage;
+
 /// <summary>A worker's credit: it wants up to <paramref name="Count"/> more batches from this shard.</summary>
 public sealed record RequestBatches(int WorkerIndex, int Count) : IDinMessage;
 

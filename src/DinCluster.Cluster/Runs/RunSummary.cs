@@ -37,6 +37,10 @@ public sealed class RunSummary
     public ResumeRecord? ResumedFrom { get; set; }
     /// <summary>Rollbacks to a checkpoint after a lost PS shard: what was restored and replayed.</summary>
     public List<RollbackRecord> Rollbacks { get; set; } = [];
+    /// <summary>Each lost worker: when the failure detector flagged its node, when it was removed, when training stepped again.</summary>
+    public List<RecoveryRecord> Recoveries { get; set; } = [];
+    /// <summary>Every time a member's node became unreachable or reachable again, as the coordinator saw it.</summary>
+    public List<ReachabilityRecord> Reachability { get; set; } = [];
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -130,3 +134,23 @@ public sealed record ResumeRecord(string Checkpoint, long Step, int Epoch, bool 
 public sealed record RollbackRecord(DateTime AtUtc, string Reason, string Checkpoint, long FromStep, long ToStep, long SamplesReplayed, double RecoverySeconds);
 
 public sealed record FailureRecord(DateTime AtUtc, string Kind, string Node, string Handling, long SamplesReplayed = 0);
+
+/// <summary>
+/// A lost member and how training got going again. UnreachableUtc: the failure detector flagged its node
+/// (null when the coordinator saw no unreachable event, e.g. the node left gracefully); RemovedUtc: the member
+/// was removed (downed by the split-brain resolver) and its work handed on; ResumedUtc: the first training step
+/// completed after that (null when none followed).
+/// </summary>
+public sealed class RecoveryRecord
+{
+    public string Kind { get; set; } = "";
+    public string Node { get; set; } = "";
+    public DateTime? UnreachableUtc { get; set; }
+    public DateTime RemovedUtc { get; set; }
+    public DateTime? ResumedUtc { get; set; }
+    /// <summary>RemovedUtc to ResumedUtc.</summary>
+    public double? ResumeSeconds { get; set; }
+}
+
+/// <summary>A node became "unreachable" or "reachable" (again) at AtUtc.</summary>
+public sealed record ReachabilityRecord(DateTime AtUtc, string Node, string Event);

@@ -76,6 +76,10 @@ public sealed class DinSerializer : SerializerWithStringManifest
         {
             w.Write(m.ShardIndex); w.Write(m.Epoch); w.Write(m.SamplesConsumed); w.Write(m.SamplesSkipped); w.Write(m.SamplesReplayed); w.Write(m.Exact);
         }, r => new(r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadBoolean()));
+        Add<BadInputCounted>("BIC", (w, m) =>
+        {
+            w.Write(m.ShardIndex); w.Write(m.Epoch); w.Longs(m.Rows); w.Longs(m.RowGroups); w.Longs(m.Files); w.Write(m.TruncatedHistories);
+        }, r => new(r.ReadInt32(), r.ReadInt32(), r.Longs(), r.Longs(), r.Longs(), r.ReadInt64()));
         Add<RequestBatches>("RB", (w, m) => { w.Write(m.WorkerIndex); w.Write(m.Count); }, r => new(r.ReadInt32(), r.ReadInt32()));
         Add<BatchIssued>("BI", (w, m) => { w.Write(m.ShardIndex); w.Write(m.Epoch); w.Batch(m.Batch); },
             r => new(r.ReadInt32(), r.ReadInt32(), r.Batch()));

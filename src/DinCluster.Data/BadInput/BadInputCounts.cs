@@ -55,6 +55,32 @@ public sealed class BadInputCounts
         AddTruncatedHistories(other.TruncatedHistories);
     }
 
+    /// <summary>Per-reason arrays (index = <see cref="BadInputReason"/>) of rows, row groups and files, e.g. to send them.</summary>
+    public (long[] Rows, long[] RowGroups, long[] Files) ToArrays()
+    {
+        var rows = new long[ReasonCount];
+        var groups = new long[ReasonCount];
+        var files = new long[ReasonCount];
+        for (var r = 0; r < ReasonCount; r++)
+        {
+            rows[r] = Interlocked.Read(ref _rows[r]);
+            groups[r] = Interlocked.Read(ref _rowGroups[r]);
+            files[r] = Interlocked.Read(ref _files[r]);
+        }
+        return (rows, groups, files);
+    }
+
+    /// <summary>Adds counts made by <see cref="ToArrays"/> (possibly elsewhere); reasons beyond this build's are refused.</summary>
+    public void Add(long[] rows, long[] rowGroups, long[] files, long truncatedHistories)
+    {
+        if (rows.Length > ReasonCount || rowGroups.Length > ReasonCount || files.Length > ReasonCount)
+            throw new ArgumentException($"bad-input counts have more than the {ReasonCount} known reasons");
+        for (var r = 0; r < rows.Length; r++) Interlocked.Add(ref _rows[r], rows[r]);
+        for (var r = 0; r < rowGroups.Length; r++) Interlocked.Add(ref _rowGroups[r], rowGroups[r]);
+        for (var r = 0; r < files.Length; r++) Interlocked.Add(ref _files[r], files[r]);
+        AddTruncatedHistories(truncatedHistories);
+    }
+
     /// <summary>A plain snapshot for summary.json; reasons with nothing skipped are left out.</summary>
     public BadInputSummary Snapshot()
     {

@@ -21,7 +21,7 @@ public sealed class ClusterSettingsTests
         Assert.Equal("dincluster", s.SystemName);
         Assert.Equal("din", s.SerializerBinding);
         Assert.Equal(4L * 1024 * 1024, s.MaximumFrameSize);
-        Assert.Equal(TimeSpan.FromSeconds(5), s.StableAfter);
+        Assert.Equal(TimeSpan.FromSeconds(3), s.StableAfter);
         Assert.Equal(TimeSpan.FromSeconds(1), s.HeartbeatInterval);
         Assert.Equal(TimeSpan.FromSeconds(5), s.AcceptableHeartbeatPause);
         Assert.Equal(SyncMode.Async, s.Sync);
@@ -55,6 +55,20 @@ public sealed class ClusterSettingsTests
         Assert.Contains("acceptable-heartbeat-pause is set to 00:00:00.5000000, must be > heartbeat-interval", ex.Message);
         Assert.Contains("stable-after is set to 00:05:00, must be in 1s..60s", ex.Message);
         Assert.Contains("dincluster.training.credit is set to 0, must be >= 1", ex.Message);
+    }
+
+    [Fact]
+    public void Tls_is_off_by_default_and_validator_names_missing_files_when_a_certificate_is_set()
+    {
+        var plain = ClusterSettings.Create(ClusterConfigFiles.Load(Deployment.MultiProcess));
+        Assert.False(plain.Tls.Enabled);
+        Assert.Equal("off", plain.ToAkkaConfig().GetString("akka.remote.dot-netty.tcp.enable-ssl"));
+        Assert.Equal("akka.tcp://dincluster@h:1", new NodeAddress("h", 1).ToAkkaAddress("dincluster", plain.Tls.Enabled));
+
+        var ex = Assert.Throws<ConfigurationException>(() => plain.WithTls("/no/such/node.pfx", "pw", null));
+        Assert.Contains("dincluster.tls.certificate is set to '/no/such/node.pfx', must be an existing .pfx file", ex.Message);
+        Assert.Contains("dincluster.tls.ca is set to '', must be an existing CA certificate file", ex.Message);
+        Assert.DoesNotContain("pw", ex.Message.Replace("pfx", "", StringComparison.Ordinal), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -13,6 +13,9 @@ public static class ActorTestConfig
         ConfigurationFactory.ParseString("""
             akka.actor.provider = local
             akka.actor.serialize-messages = on
+            # serialize-messages also serializes Akka's own local messages (StopChild, ...), which have no
+            # binding but JSON; nodes never serialize local messages and refuse JSON on the wire (NoJsonSerializer).
+            akka.actor.serializers.json = "Akka.Serialization.NewtonSoftJsonSerializer, Akka"
             akka.loglevel = WARNING
             """).WithFallback(ClusterSettings.Create(ClusterConfigFiles.Load(Deployment.Simulated)).ToAkkaConfig());
 }

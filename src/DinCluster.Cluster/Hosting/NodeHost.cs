@@ -59,7 +59,7 @@ public static class NodeHost
                 log.WriteLine($"node {node.Address} was downed by the cluster; exiting (dincluster.node.rejoin-when-downed = off)");
                 return 0;
             }
-            log.WriteLine($"node {node.Address} left the cluster");
+            log.WriteLine($"node {node.Address} left the cluster (shutdown reason: {reason?.GetType().Name ?? "none"})");
             return 0;
         }
     }

@@ -287,8 +287,8 @@ public sealed class NetnsClusterFixture : IDisposable
     /// outage plus the rejoin (~10 s) with room to spare: ~65 s of training after the cut on this
     /// project's 2 loaded cores. On a machine several times faster the job can end before the link
     /// comes back; the partition test then fails saying so (raise Samples). Two long epochs rather than
-    /// three short ones: the second epoch's test AUC varies less between async runs (~0.002) than the
-    /// third's, which starts to overfit (~0.005), and the partition test compares AUCs within 0.005.
+    /// three short ones, whose third epoch starts to overfit. Async runs with the same seed still differ
+    /// in test AUC by up to ~0.005 (0.8053 and 0.8102 in two fault-free runs here).
     /// </summary>
     public IReadOnlyList<string> Args =>
     [

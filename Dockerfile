@@ -32,6 +32,7 @@ USER $APP_UID
 # the docker cluster-config overlay, and Akka on a fixed port so seeds and health checks find it.
 ENV DINCLUSTER_DEPLOYMENT=docker \
     DINCLUSTER_PORT=4053
-EXPOSE 4053
+# 9090: the Prometheus endpoint when DINCLUSTER_METRICS_PORT=9090 (docker-compose.yml sets it).
+EXPOSE 4053 9090
 ENTRYPOINT ["dotnet", "dincluster.dll"]
 CMD ["node"]

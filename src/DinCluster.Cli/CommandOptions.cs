@@ -67,6 +67,30 @@ public sealed class CommandOptions(string command, CliArgs args, CommandEnvironm
             : throw new CliException($"{source} is set to '{v}', must be a whole number");
     }
 
+    /// <summary>--metrics-port / DINCLUSTER_METRICS_PORT: null = no metrics endpoint.</summary>
+    public int? MetricsPort()
+    {
+        if (Lookup("metrics-port") is not { } found) return null;
+        var port = Int("metrics-port", 0);
+        return port is >= 0 and <= 65535 ? port : throw new CliException($"{found.Source} is set to {port}, must be in 0..65535 (0 = any free port)");
+    }
+
+    /// <summary>Starts the process's metrics endpoint when a port is set; prints where it is.</summary>
+    public static Cluster.Observability.MetricsServer? StartMetrics(int? port, TextWriter log)
+    {
+        if (port is not { } p) return null;
+        try
+        {
+            var server = Cluster.Observability.MetricsServer.Start(p);
+            log.WriteLine($"metrics: http://0.0.0.0:{server.Port}/metrics (Prometheus text format)");
+            return server;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new CliException(e.Message);
+        }
+    }
+
     /// <summary>An environment variable; empty counts as unset (compose writes `X: ""` for a blank).</summary>
     public string? Variable(string name) => environment.Variable(name) is { Length: > 0 } v ? v.Trim() : null;
 

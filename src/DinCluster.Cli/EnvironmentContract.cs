@@ -22,6 +22,7 @@ public static class EnvironmentContract
     public const string Workers = "DINCLUSTER_WORKERS";
     public const string Ps = "DINCLUSTER_PS";
     public const string DataShards = "DINCLUSTER_DATA_SHARDS";
+    public const string MetricsPort = "DINCLUSTER_METRICS_PORT";
 
     /// <summary>One variable: the flag it stands in for (null = none), the commands that read it, what it sets.</summary>
     public sealed record Variable(string Name, string? Flag, IReadOnlyList<string> Commands, string Description);
@@ -33,14 +34,15 @@ public static class EnvironmentContract
         new(PublicHostname, null, ["node", "train"], "advertised address too, wins over DINCLUSTER_HOSTNAME (one name)"),
         new(Port, "port", ["node", "train", "health"], "TCP port (0 = any free port; a seed needs a fixed one)"),
         new(Seeds, "seeds", ["node", "train"], "seed nodes HOST:PORT[,...]; the coordinator is one"),
-        new(Deployment, "deployment", ["node", "train"], "multiprocess | docker: the cluster-config overlay"),
-        new(ClusterConfig, "cluster-config", ["node", "train"], "HOCON file layered over the deployment overlay"),
+        new(Deployment, "deployment", ["node", "train", "status"], "multiprocess | docker: the cluster-config overlay"),
+        new(ClusterConfig, "cluster-config", ["node", "train", "status"], "HOCON file layered over the deployment overlay"),
         new(Threads, "threads", ["node", "train"], "libtorch intra-op threads (0 = automatic)"),
         new(Data, "data", ["train"], "data folder (train/, test/ Parquet), same path on every node"),
         new(Out, "out", ["train"], "run folder: summary.json, metrics.csv, curves.png, checkpoints/"),
         new(Workers, "workers", ["train"], "workers the coordinator waits for and trains with"),
         new(Ps, "ps", ["train"], "PS shards the coordinator waits for"),
         new(DataShards, "data-shards", ["train"], "data shards the coordinator waits for"),
+        new(MetricsPort, "metrics-port", ["node", "train"], "port of the Prometheus endpoint /metrics (unset = none; 0 = any free port)"),
     ];
 
     /// <summary>The variables <paramref name="command"/> reads.</summary>

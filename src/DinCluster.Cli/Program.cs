@@ -19,10 +19,17 @@ public static class Program
                                  metrics.csv, curves.png, checkpoints/
           node --role worker|ps|data --port P --seeds HOST:PORT[,...]
                                  one node of a multi-process or multi-host cluster
+          status --seeds HOST:PORT[,...]
+                                 members (address, roles, status, reachability) and the job's progress
           evaluate --model CKPT --data DIR [--predictions OUT.csv]
                                  AUC, GAUC, logloss of a checkpoint on DIR/test
           export --model CKPT --format pytorch|parquet --out PATH
-          bench model|data|ps    the benchmarks the README quotes
+          predict --model CKPT --data PATH --out FILE.csv|FILE.parquet
+                                 scores Parquet behaviour logs in bulk
+          serve --model CKPT --port P [--host 127.0.0.1]
+                                 answers scoring requests over HTTP (POST /predict, GET /health)
+          bench model|data|ps|cluster|serve
+                                 the benchmarks the README quotes
 
         `dincluster COMMAND --help` lists a command's options.
         """;
@@ -49,9 +56,12 @@ public static class Program
                 "train" => TrainCommand.Run(rest),
                 "evaluate" => EvaluateCommand.Run(rest),
                 "export" => ExportCommand.Run(rest),
+                "predict" => PredictCommand.Run(rest),
+                "serve" => ServeCommand.Run(rest),
                 "bench" => BenchCommand.Run(rest),
                 "node" => NodeCommand.Run(rest),
                 "health" => HealthCommand.Run(rest),
+                "status" => StatusCommand.Run(rest),
                 _ => throw new CliException($"unknown command '{args[0]}'; run `dincluster --help`"),
             };
         }
@@ -74,9 +84,12 @@ public static class Program
         "import" => ImportCommand.Help,
         "evaluate" => EvaluateCommand.Help,
         "export" => ExportCommand.Help,
+        "predict" => PredictCommand.Help,
+        "serve" => ServeCommand.Help,
         "bench" => BenchCommand.Help,
         "node" => NodeCommand.Help,
         "health" => HealthCommand.Help,
+        "status" => StatusCommand.Help,
         _ => Usage,
     };
 }

@@ -3,6 +3,10 @@ using DinCluster.Benchmarks.Cluster;
 using DinCluster.Benchmarks.Data;
 using DinCluster.Benchmarks.Model;
 using DinCluster.Benchmarks.ParameterServer;
+using DinCluster.Benchmarks.Serving;
+using DinCluster.Cluster.Checkpoints;
+using DinCluster.Cluster.Serving;
+using DinCluster.Model.Training;
 using DinCluster.Model.Networks;
 
 namespace DinCluster.Cli.Commands;
@@ -25,11 +29,16 @@ public static class BenchCommand
                                               trainer. Default 80,000 samples, T = cores, best of R = 1;
                                               --script PATH: scripts/local-cluster (default: found above
                                               the CLI's dll).
+        dincluster bench serve [--model CKPT --requests N --batches 1,64 --scorers S --threads T --clients C --seed S]
+                                              `serve` over real HTTP on loopback: p50/p90/p99 latency of
+                                              one client at each batch size, and requests/s of C clients
+                                              (default C = S = cores, T = cores / S); a freshly initialised
+                                              default DIN (dim 64) unless --model; default N = 2000
         """;
 
     public static int Run(CliArgs args)
     {
-        var suite = args.Positional.FirstOrDefault() ?? throw new CliException("which benchmark? model, ps, data, cluster");
+        var suite = args.Positional.FirstOrDefault() ?? throw new CliException("which benchmark? model, ps, data, cluster, serve");
         switch (suite)
         {
             case "model":
@@ -89,6 +98,32 @@ public static class BenchCommand
                     Console.WriteLine($"  {m.Name,-26} {m.Workers,7} {m.Threads,13} {m.SamplesPerSecond,10:N0} {m.SamplesPerSecond / r.Local,8:F2}");
                 var sim1 = r.Modes[1].SamplesPerSecond;
                 Console.WriteLine($"  scaling 1 -> 2 workers (simulated): {r.Modes[3].SamplesPerSecond / sim1:F2}x; multi-process vs simulated, 1 worker: {r.Modes[2].SamplesPerSecond / sim1:F2}x");
+                return 0;
+            }
+            case "serve":
+            {
+                var model = args.Get("model");
+                var requests = args.Int("requests", 2000);
+                var batches = args.Get("batches", "1,64").Split(',').Select(b => int.TryParse(b, out var n) && n > 0
+                    ? n : throw new CliException($"--batches is set to '{args.Get("batches")}', must be sizes > 0 separated by commas")).ToArray();
+                var scorers = args.Int("scorers", Environment.ProcessorCount);
+                var threads = args.Int("threads", Math.Max(1, Environment.ProcessorCount / Math.Max(1, scorers)));
+                var clients = args.Int("clients", scorers);
+                var seed = args.Int("seed", 1);
+                args.RejectUnknown();
+                if (requests < 10 || scorers < 1 || threads < 1 || clients < 1)
+                    throw new CliException("--requests must be >= 10, --scorers, --threads and --clients >= 1");
+                TorchThreads.Configure(threads);
+                using var scorer = model is null
+                    ? ServeBench.FreshModel(scorers)
+                    : ModelScorer.FromCheckpoint(ModelCheckpoint.Load(ModelCheckpoint.Resolve(model)), scorers, UnseenIds.Init);
+                Console.WriteLine($"bench serve: {scorer.Source}; {scorers} scorer(s) x {threads} libtorch thread(s); {requests:N0} requests per batch size, seed {seed}");
+                var r = ServeBench.Run(scorer, batches, requests, clients, seed, Console.Out);
+                Console.WriteLine($"bench serve: POST /predict over loopback HTTP, histories mean {r.MeanHistoryLength:F1} ids");
+                Console.WriteLine($"  {"batch",5} {"p50 ms",8} {"p90 ms",8} {"p99 ms",8} {"req/s (1 client)",17} {"req/s (" + clients + " clients)",18} {"samples/s",10} {"parse p50",10} {"score p50",10} {"score/p50",9}");
+                foreach (var row in r.Rows)
+                    Console.WriteLine($"  {row.Batch,5} {row.P50Milliseconds,8:F2} {row.P90Milliseconds,8:F2} {row.P99Milliseconds,8:F2} {row.RequestsPerSecond,17:N0} {row.ConcurrentRequestsPerSecond,18:N0} {row.ConcurrentSamplesPerSecond,10:N0} {row.ParseP50Milliseconds,10:F2} {row.ScoreP50Milliseconds,10:F2} {row.ScoreP50Milliseconds / row.P50Milliseconds,9:F2}");
+                Console.WriteLine("  (parse and score: the same bodies in process, without HTTP; score/p50: the share of the round trip that is lookup + forward)");
                 return 0;
             }
             default:

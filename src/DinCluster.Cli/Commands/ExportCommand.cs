@@ -15,10 +15,12 @@ public static class ExportCommand
           --model CKPT       a checkpoint folder, or a run folder (its newest valid checkpoint)
           --format pytorch   PATH is one .pt state_dict (torch.load reads it): dense weights,
                              Dice running statistics, embedding.{table}.ids [N] int64 and
-                             embedding.{table}.weight [N, dim] (DESIGN.md "PyTorch export")
+                             embedding.{table}.weight [N, dim] (DESIGN.md "PyTorch export");
+                             beside it PATH with .json: the feature schema and network settings
+                             (the checkpoint's model.json), which scripts/pytorch_predict.py reads
           --format parquet   PATH is a folder: dense.pt (dense weights and Dice statistics only) and
                              embedding.{table}.parquet (id int64, vector list<float>) per table, for
-                             tables too large for one .pt file
+                             tables too large for one .pt file, and model.json
         """;
 
     public static int Run(CliArgs args)
@@ -36,12 +38,15 @@ public static class ExportCommand
         {
             var tables = model.Schema.Tables.Select(t => AllRows(model.Tables, t.Name, t.Dim)).ToList();
             PyTorchExporter.Write(output, network, tables);
+            var description = Path.ChangeExtension(output, ".json");
+            File.Copy(Path.Combine(dir, "model.json"), description, overwrite: true);
             Console.WriteLine($"exported {dir} to {output}: {network.DenseLayout.Total:N0} dense weights, "
-                + string.Join(", ", tables.Select(t => $"{t.Table} {t.Ids.Length:N0} x {t.Dim}")));
+                + string.Join(", ", tables.Select(t => $"{t.Table} {t.Ids.Length:N0} x {t.Dim}")) + $"; model description {description}");
             return 0;
         }
         Directory.CreateDirectory(output);
         PyTorchExporter.Write(Path.Combine(output, "dense.pt"), network, []);
+        File.Copy(Path.Combine(dir, "model.json"), Path.Combine(output, "model.json"), overwrite: true);
         foreach (var (name, dim) in model.Schema.Tables)
         {
             var path = Path.Combine(output, $"embedding.{name}.parquet");
@@ -58,7 +63,7 @@ public static class ExportCommand
             }
             Console.WriteLine($"  {path}: {rows:N0} rows x {dim}");
         }
-        Console.WriteLine($"exported {dir} to {output}/ (dense.pt + one Parquet file per table)");
+        Console.WriteLine($"exported {dir} to {output}/ (dense.pt, model.json, one Parquet file per table)");
         return 0;
     }
 

@@ -19,6 +19,7 @@ public static class NodeCommand
           --deployment multiprocess|docker   which cluster-config overlay (default multiprocess)
           --cluster-config F      HOCON layered over the overlay
           --threads N             libtorch threads (default: cores / workers on this node)
+          --metrics-port P        serve Prometheus metrics at http://HOST:P/metrics (0 = any free port)
 
         The node gets its job (data paths, schema, model) from the coordinator when training starts,
         so every node must see the data folder at the same path. It exits (code 0) when the job ends:
@@ -29,7 +30,9 @@ public static class NodeCommand
     public static int Run(CliArgs args)
     {
         var options = Options(args, CommandEnvironment.Process);
+        var metricsPort = new CommandOptions("node", args, CommandEnvironment.Process).MetricsPort();
         args.RejectUnknown();
+        using var metrics = CommandOptions.StartMetrics(metricsPort, Console.Out);
         using var cancel = new CancellationTokenSource();
         void OnCancelKey(object? sender, ConsoleCancelEventArgs e)
         {

@@ -56,6 +56,7 @@ public static class TrainCommand
           --on-bad-input fail|skip   default fail
           --max-steps N           stop after N steps (smoke runs)
           --threads N             libtorch intra-op threads (default: cores)
+          --metrics-port P        cluster: serve Prometheus metrics at http://HOST:P/metrics (0 = any free port)
           --log-every N           metrics.csv row every N steps (default 50)
           --compare-base          also train the BaseModel with the same settings and report RelaImpr
 
@@ -69,7 +70,10 @@ public static class TrainCommand
         var job = BuildJob(options, Console.Out, defaultShards: local ? 1 : 2);
         var compare = args.Flag("compare-base");
         Func<TrainJob, RunSummary> train = local ? j => new LocalTrainer(j, Console.Out).Run(CommandLine()) : ClusterTrainer(options);
+        var metricsPort = options.MetricsPort();
+        if (local && metricsPort is not null) throw new CliException("--metrics-port serves the cluster's metrics; the --local trainer has none");
         args.RejectUnknown();
+        using var metrics = CommandOptions.StartMetrics(metricsPort, Console.Out);
 
         var summary = train(job);
         PrintSummary(summary, job);

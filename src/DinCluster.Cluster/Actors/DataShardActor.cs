@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using DinCluster.Cluster.Jobs;
+using DinCluster.Cluster.Observability;
 using DinCluster.Cluster.Ledger;
 using DinCluster.Cluster.Protocol;
 using DinCluster.Core.Batches;
@@ -146,6 +147,11 @@ public sealed class DataShardActor : ReceiveActor
 
     private void ReportIfComplete()
     {
+        // Queue depths into this shard's gauges: called after every issue and ack.
+        var metrics = NodeMetrics.Get(Context.System);
+        metrics.DataCredit(Self.Path.Name).Set(_credit.Outstanding);
+        metrics.DataInFlight(Self.Path.Name).Set(_ledger?.InFlight ?? 0);
+        metrics.DataPending(Self.Path.Name).Set(_ledger?.Pending ?? 0);
         if (_ledger is not { IsComplete: true } l || _reported) return;
         _reported = true;
         _coordinator.Tell(new EpochCompleted(_index, l.Epoch, l.SamplesConsumed, l.SamplesSkipped, l.SamplesReplayed, l.IsExact));

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using DinCluster.Cluster.Ledger;
 using DinCluster.Cluster.Protocol;
 using DinCluster.Cluster.Sync;
 using DinCluster.Core.Optimizers;
@@ -20,7 +21,8 @@ public sealed class DenseParameterActor : ReceiveActor
     private readonly AdamSettings _adam;
     private readonly bool _bsp;
     private readonly StepBuffer _steps = new();
-    private readonly HashSet<long> _applied = [];
+    /// <summary>Batch ids applied, per epoch; epochs before the previous one are forgotten (their batches are never re-issued).</summary>
+    private readonly SortedDictionary<int, HashSet<long>> _applied = [];
     private DenseParameters _dense = null!;
 
     public DenseParameterActor(AdamSettings adam, bool bsp)
@@ -60,9 +62,10 @@ public sealed class DenseParameterActor : ReceiveActor
                 _steps.AddDense(m.Step, m.WorkerIndex, m.Gradient);
                 outcome = PushOutcome.Buffered;
             }
-            else if (!_applied.Add(m.BatchId)) outcome = PushOutcome.Duplicate;
+            else if (!FirstPush(m.BatchId)) outcome = PushOutcome.Duplicate;
             else outcome = ApplyGradient(m.Gradient, m.BatchId);
-            Sender.Tell(new DenseGradientsApplied(m.BatchId, _dense.Step, outcome));
+            var weights = m.ReturnWeights && !_bsp ? (float[])_dense.Values.Clone() : [];
+            Sender.Tell(new DenseGradientsApplied(m.BatchId, _dense.Step, outcome, weights));
         });
         Receive<ApplyStep>(m =>
         {
@@ -70,6 +73,17 @@ public sealed class DenseParameterActor : ReceiveActor
             _steps.DropBefore(m.Step);
             Sender.Tell(new StepApplied(m.Step, -1));
         });
+    }
+
+    private bool FirstPush(long batchId)
+    {
+        var epoch = BatchTicket.EpochOf(batchId);
+        if (!_applied.TryGetValue(epoch, out var ids))
+        {
+            _applied[epoch] = ids = [];
+            foreach (var old in _applied.Keys.Where(e => e < epoch - 1).ToList()) _applied.Remove(old);
+        }
+        return ids.Add(batchId);
     }
 
     private PushOutcome ApplyGradient(float[] gradient, long batchId)

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using DinCluster.Cluster.Jobs;
+using DinCluster.Cluster.Observability;
 using DinCluster.Cluster.Protocol;
 using DinCluster.Cluster.Sync;
 using DinCluster.Cluster.Transfer;
@@ -27,6 +28,7 @@ public sealed class ParameterServerActor : ReceiveActor
     private readonly StepBuffer _steps = new();
     private EmbeddingShard _shard = null!;
     private TrainOptions _options = null!;
+    private PsInstruments _metrics = null!;
     private long _pullRequests, _rowsPulled, _pushesApplied, _duplicates, _nanRejected;
 
     public ParameterServerActor(IActorRef coordinator)
@@ -46,6 +48,8 @@ public sealed class ParameterServerActor : ReceiveActor
         var job = TrainJobJson.Read(m.Options.JobJson);
         _shard = new EmbeddingShard(job.Schema.Tables, job.Embeddings, m.ShardIndex, m.ShardCount);
         _options = m.Options;
+        _metrics = new PsInstruments(NodeMetrics.Get(Context.System), m.ShardIndex);
+        PublishStats();
         _log.Info("PS shard {0}/{1} serving tables {2}", m.ShardIndex, m.ShardCount, string.Join(", ", job.Schema.Tables.Select(t => t.Name)));
         Sender.Tell(new PsShardReady(m.ShardIndex));
         Become(Serving);
@@ -84,6 +88,7 @@ public sealed class ParameterServerActor : ReceiveActor
         _shard.Pull(m.Table, m.Ids, values);
         _pullRequests++;
         _rowsPulled += m.Ids.Length;
+        _metrics.RowsPulled.Add(m.Ids.Length);
         foreach (var (start, count) in MessageBudget.Slices(m.Ids.Length, MessageBudget.RowsPerMessage(_options.MaxMessageBytes, dim)))
         {
             var rows = new TableRows(m.Table, dim, m.Ids.AsSpan(start, count).ToArray(), values.AsSpan(start * dim, count * dim).ToArray());
@@ -130,7 +135,28 @@ public sealed class ParameterServerActor : ReceiveActor
             return PushOutcome.Duplicate;
         }
         _pushesApplied++;
+        _metrics.PushesApplied.Increment();
+        PublishStats();
         return PushOutcome.Applied;
+    }
+
+    /// <summary>Rows, memory and evictions of the shard into its gauges (after each applied push).</summary>
+    private void PublishStats()
+    {
+        var stats = _shard.Stats();
+        _metrics.Rows.Set(stats.Rows);
+        _metrics.Bytes.Set(stats.Bytes);
+        _metrics.Evictions.Set(stats.Evicted);
+    }
+
+    /// <summary>This shard's series in <see cref="NodeMetrics"/>.</summary>
+    private sealed class PsInstruments(NodeMetrics m, int shard)
+    {
+        public Gauge Rows { get; } = m.PsRows(shard);
+        public Gauge Bytes { get; } = m.PsBytes(shard);
+        public Gauge Evictions { get; } = m.PsEvictions(shard);
+        public Counter RowsPulled { get; } = m.PsRowsPulled(shard);
+        public Counter PushesApplied { get; } = m.PsPushesApplied(shard);
     }
 
     private static bool AllFinite(float[] values)

@@ -5,6 +5,7 @@ using DinCluster.Cluster.Checkpoints;
 using DinCluster.Cluster.Configuration;
 using DinCluster.Cluster.Ledger;
 using DinCluster.Cluster.Local;
+using DinCluster.Cluster.Observability;
 using DinCluster.Cluster.Protocol;
 using DinCluster.Cluster.Runs;
 using DinCluster.Cluster.Sync;
@@ -64,11 +65,19 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private int _awaitingSnapshots;
     private string? _checkpointError;
     private DenseStateSnapshot? _denseState;
+    // Observability: what `dincluster status` (GetJobProgress) and the din_job_* gauges report.
+    private readonly NodeMetrics _nodeMetrics = NodeMetrics.Get(Context.System);
+    private readonly TextWriter _out;
+    private string _state = "forming";
+    private double _lastLoss = double.NaN;
 
     public TrainingCoordinator(CoordinatorSetup setup)
     {
         _setup = setup;
         _summary = setup.NewSummary(DateTime.UtcNow);
+        // Console lines name the node: "[coordinator 127.0.0.1:4053] epoch 1: ...".
+        _out = new NodeLineWriter(setup.Log, $"[coordinator {_nodeMetrics.Node}] ");
+        _nodeMetrics.JobRunning.Set(1);
         Become(Forming);
     }
 
@@ -76,7 +85,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     public static Props Props(CoordinatorSetup setup) => Akka.Actor.Props.Create(() => new TrainingCoordinator(setup));
 
-    private TextWriter Out => _setup.Log;
+    private TextWriter Out => _out;
     private SyncMode Sync => _setup.Options.Sync;
 
     protected override void PreStart()
@@ -118,6 +127,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     // ---- Forming: members announce themselves (JoinTraining); extras beyond the job's shape wait unused.
     private void Forming()
     {
+        _state = "forming";
         Receive<JoinTraining>(m =>
         {
             var list = m.Role switch
@@ -174,6 +184,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     private void Assigning()
     {
+        _state = "assigning";
         Receive<PsShardReady>(_ => AssignedOne());
         Receive<RowGroupsAssigned>(_ => AssignedOne());
         Receive<WorkerReady>(m =>
@@ -201,6 +212,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _epochLoss = 0;
         _epochClock.Restart();
         _clock.Start();
+        _nodeMetrics.JobEpoch.Set(epoch);
         _windowClock.Restart();
         if (Sync == SyncMode.Ssp)
         {
@@ -215,6 +227,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     private void Training()
     {
+        _state = "training";
         Receive<EpochStarted>(_ =>
         {
             if (--_pending == 0 && Sync == SyncMode.Bsp) BeginBspStep();
@@ -314,6 +327,10 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _epochLoss += loss * samples;
         _windowLoss += loss * samples;
         _windowSamples += samples;
+        _lastLoss = loss;
+        _nodeMetrics.JobSteps.Set(_totalSteps);
+        _nodeMetrics.JobSamples.Set(_samplesSeen);
+        _nodeMetrics.JobLastLoss.Set(loss);
         if (_totalSteps % _setup.Job.LogEverySteps != 0) return;
         _metrics?.Add(new MetricsRow(_epoch, _totalSteps, _samplesSeen, _clock.Elapsed.TotalSeconds,
             _windowLoss / _windowSamples, _windowSamples / _windowClock.Elapsed.TotalSeconds));
@@ -352,6 +369,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     private void SyncingBuffers()
     {
+        _state = "evaluating";
         Receive<WorkerBuffers>(m =>
         {
             if (m.Epoch != _epoch || !_awaitingBuffers.Remove(m.WorkerIndex)) return;
@@ -392,6 +410,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     private void Evaluating()
     {
+        _state = "evaluating";
         Receive<PredictionsScored>(m =>
         {
             if (m.Epoch == _epoch && _tasks.TryGetValue(m.TaskId, out var t) && _workers[t.Worker].Equals(Sender)) t.Parts.Add(m);
@@ -473,6 +492,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     private void Checkpointing()
     {
+        _state = "checkpointing";
         Receive<SnapshotWritten>(m =>
         {
             if (m.Step != _pendingCheckpoint?.Step) return;
@@ -522,7 +542,13 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         Receive<RunFailed>(m => Finish(m.Error));
         Receive<Terminated>(m => MemberLost(m.ActorRef));
         Receive<JoinTraining>(m => _log.Info("{0} {1} joined after the cluster formed; not used by this run", m.Role, Sender.Path));
+        Receive<GetJobProgress>(_ => Sender.Tell(Progress()));
     }
+
+    /// <summary>The job as `dincluster status` shows it.</summary>
+    private JobProgress Progress() => new(_state, _epoch, _setup.Job.Epochs, _totalSteps, _samplesSeen, _epochSamples,
+        _summary.Dataset.TrainSamples, _lastLoss, _summary.Epochs.LastOrDefault()?.Test?.Auc ?? double.NaN, _liveWorkers.Count,
+        _clock.Elapsed.TotalSeconds);
 
     private void MemberLost(IActorRef actor)
     {
@@ -583,7 +609,13 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _setup.Result.TrySetResult(new ClusterRunResult(_summary, _steps));
     }
 
-    private void Finished() => ReceiveAny(_ => { });
+    private void Finished()
+    {
+        _state = _summary.Status;
+        _nodeMetrics.JobRunning.Set(0);
+        Receive<GetJobProgress>(_ => Sender.Tell(Progress()));
+        ReceiveAny(_ => { });
+    }
 
     private sealed record FormationTimedOut
     {

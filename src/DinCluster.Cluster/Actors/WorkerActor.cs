@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using DinCluster.Cluster.Configuration;
 using DinCluster.Cluster.Jobs;
+using DinCluster.Cluster.Observability;
 using DinCluster.Cluster.Protocol;
 using DinCluster.Cluster.Sync;
 using DinCluster.Cluster.Transfer;
@@ -15,11 +17,14 @@ namespace DinCluster.Cluster.Actors;
 /// A trainer: takes batches from the data shards on credit, pulls the unique ids' rows from the
 /// PS shards that own them, has its <see cref="StepRunner"/> compute the step off the Akka pool,
 /// pushes one gradient row per unique id and the dense gradient, and acks the batch once every
-/// push is applied. While batch k computes, batch k+1's rows and dense weights are already pulled
-/// (async and ssp; bsp pulls after the previous global step is applied).
+/// push is applied. While batch k computes, batch k+1's rows are already pulled; batch k's dense
+/// push is answered with the weights after it, on which batch k+1 computes at once, while k's row
+/// pushes are still being applied (async and ssp; bsp pulls after the previous global step is applied).
 /// <code>
 ///   Idle --StartTraining--> Starting --ModelCreated, DenseWeights--> Training
 ///   a step in Training:  Pulling --rows + dense--> Ready --(gate)--> Computing --> Pushing --all applied--> acked
+///   batch k:    ..Computing | Pushing ......... acked
+///   batch k+1:  Pulling.....| (dense from k's reply) Computing | Pushing ... acked
 /// </code>
 /// Test evaluation (EvaluateRowGroup) runs between epochs, when no step is in flight.
 /// </summary>
@@ -44,12 +49,18 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
     private bool _waitingSent;
     private Work? _current;
     private Work? _next;
+    /// <summary>Batches whose gradients are sent and not yet all applied, oldest first.</summary>
+    private readonly List<Work> _pushing = [];
+    /// <summary>A dense push whose reply will carry the weights for the next batch is on its way.</summary>
+    private bool _awaitingDenseReply;
     private Evaluation? _eval;
+    private readonly WorkerInstruments _metrics;
 
     public WorkerActor(IActorRef coordinatorProxy, int torchThreads)
     {
         _coordinatorProxy = coordinatorProxy;
         _torchThreads = torchThreads;
+        _metrics = new WorkerInstruments(NodeMetrics.Get(Context.System), Self.Path.Name);
         Become(Idle);
     }
 
@@ -114,6 +125,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         {
             if (_current?.Pull.Accept(m) != true && _next?.Pull.Accept(m) != true && _eval?.Pull?.Accept(m) != true)
                 _log.Warning("worker {0}: reply to unknown pull {1}", Index, m.RequestId);
+            _metrics.Pulled(m, _current, _next);
             Pump();
         });
         Receive<DenseWeights>(m =>
@@ -125,7 +137,17 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         });
         Receive<StepRunner.TrainStepDone>(PushResults);
         Receive<GradientsApplied>(m => Applied(m.BatchId, m.Outcome));
-        Receive<DenseGradientsApplied>(m => Applied(m.BatchId, m.Outcome));
+        Receive<DenseGradientsApplied>(m =>
+        {
+            if (m.Weights.Length > 0)
+            {
+                _awaitingDenseReply = false;
+                // Weights after this worker's last push: the batch waiting for them computes on them.
+                // With no batch waiting they are dropped; the next one asks (GetDenseWeights).
+                if (_current is { Dense: null, DenseRequested: false } waiting) waiting.Dense = m.Weights;
+            }
+            Applied(m.BatchId, m.Outcome);
+        });
         Receive<ClockAdvanced>(m =>
         {
             _minClock = m.MinClock == long.MaxValue ? null : m.MinClock;
@@ -172,19 +194,20 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
             if (_next is not null) (_current, _next) = (_next, null);
             else if (CanTakeBatch() && _queue.TryDequeue(out var item)) _current = StartPull(item.Shard, item.Batch);
         }
-        // Dense weights are fetched when a batch becomes current, i.e. after this worker's previous
-        // gradients were applied: a prefetched copy would miss them, and a dense step computed on
+        // Dense weights come after this worker's previous dense gradient was applied (with the reply
+        // to that push, or asked for): a prefetched copy would miss it, and a dense step computed on
         // weights one update old measurably slows learning (unlike stale embedding rows).
-        if (_current is { DenseRequested: false } d) RequestDense(d);
+        if (_current is { Dense: null, DenseRequested: false } d && !_awaitingDenseReply) RequestDense(d);
         if (_current is { Phase: Phase.Pulling } c && c.Pull.IsComplete && c.Dense is not null) c.Phase = Phase.Ready;
-        if (_current is { Phase: Phase.Ready } r && GateOpen())
+        if (_current is { Phase: Phase.Ready } r && _pushing.Count < MaxPushesInFlight && GateOpen())
         {
             r.Phase = Phase.Computing;
+            r.ComputeStarted = Stopwatch.GetTimestamp();
             _runner.Tell(new StepRunner.RunTrainStep(r.Batch, r.Index, r.Pull.Rows.Select(t => t.Values).ToArray(), r.Dense!));
         }
         // Prefetch: the next batch's rows are pulled while the current one computes (not in bsp,
         // where rows must come after the previous global step is applied).
-        if (Sync != SyncMode.Bsp && _current is { Phase: Phase.Computing or Phase.Pushing } && _next is null && _queue.TryDequeue(out var following))
+        if (Sync != SyncMode.Bsp && _current is { Phase: Phase.Computing } && _next is null && _queue.TryDequeue(out var following))
             _next = StartPull(following.Shard, following.Batch);
 
         if (Sync == SyncMode.Bsp && _bspStep is { } step && _current is null && _queue.Count == 0 && _exhausted.All(e => e))
@@ -197,12 +220,17 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
             _coordinator.Tell(new WorkerWaiting(Index, _clock));
             _waitingSent = true;
         }
-        if (_current is null && _next is null) PumpEvaluation();
+        if (_current is null && _next is null && _pushing.Count == 0) PumpEvaluation();
+        _metrics.Queue.Set(_queue.Count);
     }
+
+    /// <summary>Pushes of batches not yet fully applied that a worker may have before it starts computing another.</summary>
+    private const int MaxPushesInFlight = 2;
 
     private bool CanTakeBatch() => Sync != SyncMode.Bsp || _bspStep is not null;
 
-    private bool GateOpen() => Sync != SyncMode.Ssp || SspGate.CanStart(_clock, _minClock, _start.Options.Staleness);
+    /// <summary>ssp: batches still being pushed count as steps taken, so the worker never runs more than K ahead.</summary>
+    private bool GateOpen() => Sync != SyncMode.Ssp || SspGate.CanStart(_clock + _pushing.Count, _minClock, _start.Options.Staleness);
 
     private Work StartPull(int shard, Batch batch)
     {
@@ -230,24 +258,37 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         var counts = Enumerable.Range(0, _schema.Tables.Count).Select(t => w.Index.OccurrenceCounts(_schema, t)).ToArray();
         var pushes = PushPlan.Build(gradients, counts, _router.ShardOf, _start.Options.MaxMessageBytes, w.Batch.BatchId, w.Step, Index, w.Batch.Count);
         foreach (var (ps, push) in pushes) _start.PsShards[ps].Tell(push);
-        _start.Dense.Tell(new PushDenseGradients(w.Batch.BatchId, w.Step, Index, w.Batch.Count, result.DenseGradient));
+        var returnWeights = Sync != SyncMode.Bsp;
+        _start.Dense.Tell(new PushDenseGradients(w.Batch.BatchId, w.Step, Index, w.Batch.Count, result.DenseGradient, returnWeights));
+        _awaitingDenseReply = returnWeights;
         // One reply per shard (to its last part) plus the dense parameters.
         w.PendingAcks = pushes.Select(p => p.Shard).Distinct().Count() + 1;
+        _metrics.Pushed(w, gradients, result.DenseGradient.Length);
         w.Phase = Phase.Pushing;
+        _pushing.Add(w);
+        _current = null;
+        // bsp: this worker's part of the global step is done; the next BeginStep starts another.
+        if (Sync == SyncMode.Bsp) _bspStep = null;
         Pump();
     }
 
     private void Applied(long batchId, PushOutcome outcome)
     {
-        if (_current is not { Phase: Phase.Pushing } w || w.Batch.BatchId != batchId) return;
+        var at = _pushing.FindIndex(p => p.Batch.BatchId == batchId);
+        if (at < 0) return;
+        var w = _pushing[at];
         if (outcome == PushOutcome.RejectedNaN) _log.Warning("worker {0}: gradients of batch {1} were rejected as non-finite", Index, batchId);
-        if (--w.PendingAcks > 0) return;
+        if (--w.PendingAcks > 0)
+        {
+            Pump();
+            return;
+        }
+        _pushing.RemoveAt(at);
         _start.DataShards[w.Shard].Tell(new BatchAcked(batchId, Index));
         _clock++;
+        _metrics.Applied(w);
         _coordinator.Tell(new StepCompleted(Index, Sync == SyncMode.Bsp ? w.Step : _clock, batchId, w.Batch.Count, w.Loss));
         _start.DataShards[w.Shard].Tell(new RequestBatches(Index, 1));
-        if (Sync == SyncMode.Bsp) _bspStep = null;
-        _current = null;
         Pump();
     }
 
@@ -305,6 +346,49 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         public Phase Phase { get; set; } = Phase.Pulling;
         public int PendingAcks { get; set; }
         public double Loss { get; set; }
+        // Observability (Stopwatch timestamps): pull start, compute start, push start.
+        public long Started { get; } = Stopwatch.GetTimestamp();
+        public long ComputeStarted { get; set; }
+        public long PushStarted { get; set; }
+        public bool PullObserved { get; set; }
+    }
+
+    /// <summary>This worker's series in <see cref="NodeMetrics"/>, updated at existing points of a step.</summary>
+    private sealed class WorkerInstruments(NodeMetrics m, string actor)
+    {
+        private readonly Counter _samples = m.SamplesTrained(actor);
+        private readonly Counter _steps = m.Steps(actor);
+        private readonly Histogram _stepSeconds = m.StepSeconds(actor);
+        private readonly Histogram _pullSeconds = m.PullSeconds(actor);
+        private readonly Counter _pullBytes = m.PullBytes(actor);
+        private readonly Histogram _pushSeconds = m.PushSeconds(actor);
+        private readonly Counter _pushBytes = m.PushBytes(actor);
+        public Gauge Queue { get; } = m.PrefetchQueue(actor);
+
+        public void Pulled(RowsPulled reply, Work? current, Work? next)
+        {
+            _pullBytes.Add(reply.Rows.Ids.Length * 8L + reply.Rows.Values.Length * 4L);
+            foreach (var w in (ReadOnlySpan<Work?>)[current, next])
+                if (w is { PullObserved: false } && w.Pull.IsComplete)
+                {
+                    w.PullObserved = true;
+                    _pullSeconds.Observe(Stopwatch.GetElapsedTime(w.Started).TotalSeconds);
+                }
+        }
+
+        public void Pushed(Work w, TableRows[] gradients, int denseFloats)
+        {
+            w.PushStarted = Stopwatch.GetTimestamp();
+            _stepSeconds.Observe(Stopwatch.GetElapsedTime(w.ComputeStarted, w.PushStarted).TotalSeconds);
+            _pushBytes.Add(gradients.Sum(g => g.Ids.Length * 8L + g.Values.Length * 4L) + denseFloats * 4L);
+        }
+
+        public void Applied(Work w)
+        {
+            _pushSeconds.Observe(Stopwatch.GetElapsedTime(w.PushStarted).TotalSeconds);
+            _samples.Add(w.Batch.Count);
+            _steps.Increment();
+        }
     }
 
     private sealed class Evaluation(EvaluateRowGroup task, long denseRequest)

@@ -3,6 +3,7 @@ using ClusterSettings = DinCluster.Cluster.Configuration.ClusterSettings;
 using Akka.Cluster.Tools.Singleton;
 using DinCluster.Cluster.Actors;
 using DinCluster.Cluster.Configuration;
+using DinCluster.Cluster.Observability;
 using DinCluster.Cluster.Protocol;
 
 namespace DinCluster.Cluster.Hosting;
@@ -13,6 +14,7 @@ namespace DinCluster.Cluster.Hosting;
 /// <code>
 ///   /user/coordinator          ClusterSingletonManager -> TrainingCoordinator (coordinator role only)
 ///   /user/coordinator-proxy    ClusterSingletonProxy (every node)
+///   /user/status               NodeStatusActor: what `dincluster status` asks (every node)
 ///   /user/worker-0, ps-0, data-0, ...
 /// </code>
 /// </summary>
@@ -45,6 +47,7 @@ public sealed class ClusterNode : IAsyncDisposable
         }
         var proxy = system.ActorOf(ClusterSingletonProxy.Props("/user/coordinator",
             ClusterSingletonProxySettings.Create(system).WithRole(RoleNames.Coordinator)), "coordinator-proxy");
+        system.ActorOf(NodeStatusActor.Props(proxy), "status");
 
         var counts = new Dictionary<NodeRole, int>();
         foreach (var role in roles.Where(r => r != NodeRole.Coordinator))

@@ -19,7 +19,9 @@ internal sealed class DisassociatedErrorFilter : LogFilterBase
     public override LogFilterType FilterType => LogFilterType.Content;
 
     public override LogFilterDecision ShouldKeepMessage(LogEvent content, string? expandedMessage = null) =>
-        content is Error { Cause: { } cause } && cause.GetType().Name == "EndpointDisassociatedException"
-            ? LogFilterDecision.Drop
-            : LogFilterDecision.Keep;
+        Keeps(content) ? LogFilterDecision.Keep : LogFilterDecision.Drop;
+
+    /// <summary>The same decision for loggers that read the event stream themselves (NodeLogger).</summary>
+    public static bool Keeps(LogEvent content) =>
+        content is not Error { Cause: { } cause } || cause.GetType().Name != "EndpointDisassociatedException";
 }

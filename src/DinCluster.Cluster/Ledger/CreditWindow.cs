@@ -19,6 +19,9 @@ public sealed class CreditWindow
 
     public bool HasCredit => _credit.Values.Any(c => c > 0);
 
+    /// <summary>Batches requested by all workers and not yet served.</summary>
+    public int Outstanding => _credit.Values.Sum();
+
     /// <summary>Takes one unit of credit from the next worker after the last one served.</summary>
     public bool TryTake(out int worker)
     {

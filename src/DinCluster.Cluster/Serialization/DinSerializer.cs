@@ -56,12 +56,13 @@ public sealed class DinSerializer : SerializerWithStringManifest
         Add<GetDenseWeights>("GDW", (w, m) => w.Write(m.RequestId), r => new(r.ReadInt64()));
         Add<DenseWeights>("DW", (w, m) => { w.Write(m.RequestId); w.Write(m.Version); w.Floats(m.Weights); },
             r => new(r.ReadInt64(), r.ReadInt64(), r.Floats()));
-        Add<PushDenseGradients>("PDG", (w, m) =>
+        // Retired layouts: "PDG", "DGA" (before the weights rode on the reply).
+        Add<PushDenseGradients>("PDR", (w, m) =>
         {
-            w.Write(m.BatchId); w.Write(m.Step); w.Write(m.WorkerIndex); w.Write(m.Samples); w.Floats(m.Gradient);
-        }, r => new(r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.Floats()));
-        Add<DenseGradientsApplied>("DGA", (w, m) => { w.Write(m.BatchId); w.Write(m.Version); w.Write((int)m.Outcome); },
-            r => new(r.ReadInt64(), r.ReadInt64(), r.Enum<PushOutcome>()));
+            w.Write(m.BatchId); w.Write(m.Step); w.Write(m.WorkerIndex); w.Write(m.Samples); w.Floats(m.Gradient); w.Write(m.ReturnWeights);
+        }, r => new(r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.Floats(), r.ReadBoolean()));
+        Add<DenseGradientsApplied>("DGW", (w, m) => { w.Write(m.BatchId); w.Write(m.Version); w.Write((int)m.Outcome); w.Floats(m.Weights); },
+            r => new(r.ReadInt64(), r.ReadInt64(), r.Enum<PushOutcome>(), r.Floats()));
 
         // DataShardProtocol
         Add<AssignRowGroups>("ARG", (w, m) => { w.Write(m.ShardIndex); w.Array(m.RowGroups, Wire.RowGroup); w.Options(m.Options); },
@@ -113,6 +114,21 @@ public sealed class DinSerializer : SerializerWithStringManifest
         }, r => new(r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadDouble()));
         Add<StepSkipped>("SK", (w, m) => { w.Write(m.WorkerIndex); w.Write(m.Step); }, r => new(r.ReadInt32(), r.ReadInt64()));
         Add<WorkerWaiting>("WW", (w, m) => { w.Write(m.WorkerIndex); w.Write(m.Clock); }, r => new(r.ReadInt32(), r.ReadInt64()));
+
+        // StatusProtocol
+        Add<GetClusterStatus>("GCS", (_, _) => { }, _ => GetClusterStatus.Instance);
+        Add<ClusterStatus>("CS", (w, m) =>
+        {
+            w.Str(m.Node); w.Str(m.Leader);
+            w.Array(m.Members, (w, v) => { w.Str(v.Address); w.Str(v.Roles); w.Str(v.Status); w.Write(v.Reachable); });
+        }, r => new(r.Str(), r.Str(), r.Array(r => new MemberView(r.Str(), r.Str(), r.Str(), r.ReadBoolean()))));
+        Add<GetJobProgress>("GJP", (_, _) => { }, _ => GetJobProgress.Instance);
+        Add<JobProgress>("JP", (w, m) =>
+        {
+            w.Str(m.State); w.Write(m.Epoch); w.Write(m.Epochs); w.Write(m.Steps); w.Write(m.Samples); w.Write(m.EpochSamples);
+            w.Write(m.EpochSamplesExpected); w.Write(m.LastLoss); w.Write(m.LastTestAuc); w.Write(m.Workers); w.Write(m.Seconds);
+        }, r => new(r.Str(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(),
+            r.ReadDouble(), r.ReadDouble(), r.ReadInt32(), r.ReadDouble()));
 
         // SyncProtocol
         Add<ApplyStep>("AST", (w, m) => { w.Write(m.Step); w.Ints(m.Workers); w.Ints(m.Samples); }, r => new(r.ReadInt64(), r.Ints(), r.Ints()));

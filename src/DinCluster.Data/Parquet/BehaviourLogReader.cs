@@ -18,7 +18,8 @@ namespace DinCluster.Data;
 /// read (the file changed since), it counts a skipped row group.
 /// </para>
 /// </summary>
-public sealed class BehaviourLogReader(FeatureSchema features, BadInputPolicy policy = BadInputPolicy.Fail, BadInputCounts? counts = null)
+/// <param name="requireLabel">False for scoring (`predict`): files without the label column are read with labels 0.</param>
+public sealed class BehaviourLogReader(FeatureSchema features, BadInputPolicy policy = BadInputPolicy.Fail, BadInputCounts? counts = null, bool requireLabel = true)
 {
     private static readonly ParquetOptions Options = new();
 
@@ -33,7 +34,7 @@ public sealed class BehaviourLogReader(FeatureSchema features, BadInputPolicy po
     {
         await using var file = await OpenAsync(path, wholeFile: true, ct);
         if (file is null) return null;
-        var info = new ParquetFileInfo(path, file.Reader.RowGroups.Select(g => g.RowCount).ToArray());
+        var info = new ParquetFileInfo(path, file.Reader.RowGroups.Select(g => g.RowCount).ToArray()) { HasLabel = file.Bound.Label is not null };
         if (info.Rows > 0) return info;
         Refuse(new BadInputException(path, null, null, BadInputReason.EmptyFile, "file has no rows"), wholeFile: true, rows: 0);
         return null;
@@ -158,7 +159,7 @@ public sealed class BehaviourLogReader(FeatureSchema features, BadInputPolicy po
 
         try
         {
-            return new OpenLog(reader, Schema.Bind(reader.Schema, path));
+            return new OpenLog(reader, Schema.Bind(reader.Schema, path, requireLabel));
         }
         catch (BadInputException e)
         {

@@ -76,7 +76,8 @@ public sealed class BehaviourLogSchema
     /// <see cref="BadInputException"/> naming the column, both types and the file.</summary>
     public void Check(ParquetSchema fileSchema, string file) => Bind(fileSchema, file);
 
-    internal BoundLogSchema Bind(ParquetSchema fileSchema, string file)
+    /// <param name="requireLabel">False for files to be scored: a missing label column binds as none (labels read as 0).</param>
+    internal BoundLogSchema Bind(ParquetSchema fileSchema, string file, bool requireLabel = true)
     {
         var byName = new Dictionary<string, Field>(StringComparer.Ordinal);
         foreach (var f in fileSchema.Fields) byName.TryAdd(f.Name, f);
@@ -109,6 +110,7 @@ public sealed class BehaviourLogSchema
             {
                 case LogColumnKind.Sparse: sparse[c.Index] = Scalar(c, typeof(long)); break;
                 case LogColumnKind.VarLen: varLen[c.Index] = List(c, typeof(long)); break;
+                case LogColumnKind.Label when !requireLabel && !byName.ContainsKey(c.Name): break;
                 case LogColumnKind.Label: label = Scalar(c, typeof(int)); break;
                 case LogColumnKind.Dense when c.Dimension == 1:
                     dense[c.Index] = new DenseColumn(Scalar(c, typeof(float), typeof(double)), null);
@@ -120,7 +122,7 @@ public sealed class BehaviourLogSchema
             }
         }
         if (byName.ContainsKey(TimestampColumn)) Scalar(Timestamp, typeof(long));
-        return new BoundLogSchema(sparse, varLen, dense, label!);
+        return new BoundLogSchema(sparse, varLen, dense, label);
     }
 
     private static BadInputException Mismatch(string file, LogColumn c, string detail) =>
@@ -185,4 +187,5 @@ internal sealed record DenseColumn(DataField Field, ListColumn? List)
 }
 
 /// <summary>The file's own fields for each feature, in FeatureSchema order (reads need the file's field objects).</summary>
-internal sealed record BoundLogSchema(DataField[] Sparse, ListColumn[] VarLen, DenseColumn[] Dense, DataField Label);
+/// <param name="Label">Null when the file has no label column and none was required.</param>
+internal sealed record BoundLogSchema(DataField[] Sparse, ListColumn[] VarLen, DenseColumn[] Dense, DataField? Label);

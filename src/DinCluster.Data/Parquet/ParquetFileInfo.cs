@@ -5,4 +5,7 @@ public sealed record ParquetFileInfo(string Path, IReadOnlyList<long> RowGroupRo
 {
     public int RowGroupCount => RowGroupRows.Count;
     public long Rows { get; } = RowGroupRows.Sum();
+
+    /// <summary>False when the file has no label column (allowed only by a reader that does not require one).</summary>
+    public bool HasLabel { get; init; } = true;
 }

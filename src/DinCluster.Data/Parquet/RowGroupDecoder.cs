@@ -69,7 +69,8 @@ internal sealed class RowGroupDecoder(FeatureSchema features, bool describe) : I
         }
 
         _labels = Grow(_labels, n);
-        await ReadScalarAsync(rowGroup, bound.Label, _labels, n, features.Label, ct);
+        if (bound.Label is null) Array.Clear(_labels, 0, n);   // a file to be scored, without labels
+        else await ReadScalarAsync(rowGroup, bound.Label, _labels, n, features.Label, ct);
         for (var i = 0; i < n; i++)
         {
             var l = _labels[i];

@@ -25,7 +25,7 @@ public sealed class ClusterSettingsTests
         Assert.Equal(TimeSpan.FromSeconds(1), s.HeartbeatInterval);
         Assert.Equal(TimeSpan.FromSeconds(5), s.AcceptableHeartbeatPause);
         Assert.Equal(SyncMode.Async, s.Sync);
-        Assert.Equal(2, s.Credit);
+        Assert.Equal(3, s.Credit);
     }
 
     [Fact]

@@ -32,6 +32,35 @@ public sealed class BehaviourLogRoundTripTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Reader_reads_labels_as_0_when_no_label_is_required_and_the_file_has_none()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("part-0.parquet");
+        var samples = Samples.Random(200, seed: 13, log: output.WriteLine);
+        var noLabel = new FeatureSchema([.. Schema.Sparse, .. Schema.VarLen], Schema.HistoryPairs, label: "clicked");
+        BehaviourLogWriter.WriteFile(path, noLabel, samples, rowGroupSize: 150);
+
+        var required = Assert.Throws<BadInputException>(() => new BehaviourLogReader(Schema).Inspect(path));
+        Assert.Equal($"{path}: column 'label' is missing (expected int32)", required.Message);
+
+        var reader = new BehaviourLogReader(Schema, requireLabel: false);
+        var info = reader.Inspect(path)!;
+        Assert.False(info.HasLabel);
+        var all = Batch.Concat(reader.ReadFile(path, batchSize: 64).ToList(), 0);
+        Assert.Equal(200, all.Count);
+        Assert.All(all.Labels, l => Assert.Equal(0f, l));
+        for (var i = 0; i < samples.Count; i++) Samples.AssertSame(samples[i] with { Label = 0 }, all, i);
+        Assert.True(new BehaviourLogReader(Schema, requireLabel: false).Inspect(WithLabel(dir, samples))!.HasLabel);
+    }
+
+    private static string WithLabel(TempDir dir, IEnumerable<Sample> samples)
+    {
+        var path = dir.File("labelled.parquet");
+        BehaviourLogWriter.WriteFile(path, Schema, samples);
+        return path;
+    }
+
+    [Fact]
     public void ReadBatches_cuts_a_row_group_into_batches_of_batch_size_when_it_does_not_divide_evenly()
     {
         using var dir = new TempDir();

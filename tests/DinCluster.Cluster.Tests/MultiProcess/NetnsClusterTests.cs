@@ -49,6 +49,8 @@ public sealed partial class NetnsClusterTests(NetnsClusterFixture fixture, ITest
         Assert.Equal(NodeNames.Length, listening.Values.Distinct().Count());
         foreach (var name in NodeNames)
         {
+            // As in docker-compose.yml, every node serves its metrics on 9090 (inside its namespace).
+            Assert.Contains(":9090/metrics", File.ReadAllText(Path.Combine(nodes, name + ".log")), StringComparison.Ordinal);
             Assert.Equal("exited 0", File.ReadAllText(Path.Combine(nodes, name + ".exit")).Trim());
             var errors = File.ReadLines(Path.Combine(nodes, name + ".log")).Where(l => l.StartsWith("[ERROR]", StringComparison.Ordinal)).ToList();
             Assert.True(errors.Count == 0, $"{name}.log has ERROR lines:\n{string.Join('\n', errors)}");
@@ -248,10 +250,12 @@ public sealed partial class NetnsClusterTests(NetnsClusterFixture fixture, ITest
     private static DateTime LogTime(string log, string needle) =>
         LogTimes(log, needle) is { Count: > 0 } t ? t[0] : throw new InvalidOperationException($"no log line with '{needle}'");
 
-    /// <summary>Timestamps of Akka log lines holding <paramref name="needle"/>: "[LEVEL][MM/dd/yyyy HH:mm:ss.fffZ]...".</summary>
+    /// <summary>Timestamps of log lines holding <paramref name="needle"/>: "[LEVEL][yyyy-MM-ddTHH:mm:ss.fffZ]..." (the
+    /// nodes' logger), or Akka's default "[LEVEL][MM/dd/yyyy HH:mm:ss.fffZ]...".</summary>
     private static List<DateTime> LogTimes(string log, string needle) =>
         [.. log.Split('\n').Where(l => l.Contains(needle, StringComparison.Ordinal)).Select(l => AkkaTime().Match(l)).Where(m => m.Success)
-            .Select(m => DateTime.ParseExact(m.Groups[1].Value, "MM/dd/yyyy HH:mm:ss.fff", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal))];
+            .Select(m => DateTime.ParseExact(m.Groups[1].Value, ["yyyy-MM-ddTHH:mm:ss.fff", "MM/dd/yyyy HH:mm:ss.fff"], CultureInfo.InvariantCulture,
+                DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal))];
 
     /// <summary>UTC time of the last `cut`/`healed` line in links.log ("2026-01-01T10:00:00.123Z cut worker-1").</summary>
     private static DateTime LinkTime(string nodes, string what)
@@ -260,7 +264,7 @@ public sealed partial class NetnsClusterTests(NetnsClusterFixture fixture, ITest
         return DateTime.Parse(line.Split(' ')[0], CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
     }
 
-    [GeneratedRegex(@"^\[[A-Z]+\]\[(\d\d/\d\d/\d{4} \d\d:\d\d:\d\d\.\d{3})Z\]")]
+    [GeneratedRegex(@"^\[[A-Z]+\]\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}|\d\d/\d\d/\d{4} \d\d:\d\d:\d\d\.\d{3})Z\]")]
     private static partial Regex AkkaTime();
 
     [GeneratedRegex(@"listening on addresses : \[akka\.tcp://dincluster@([0-9.]+):4053\]")]

@@ -17,6 +17,8 @@ public sealed record ClusterSettings
     public required int Port { get; init; }
     public required IReadOnlyList<NodeAddress> Seeds { get; init; }
     public required IReadOnlyList<NodeRole> Roles { get; init; }
+    /// <summary>`dincluster node`: a node downed by the cluster starts a fresh ActorSystem and joins its seeds again.</summary>
+    public required bool RejoinWhenDowned { get; init; }
 
     public required int MinWorkers { get; init; }
     public required int MinPs { get; init; }
@@ -77,6 +79,7 @@ public sealed record ClusterSettings
             Port = c.GetInt(n + "node.port"),
             Seeds = c.GetStringList(n + "node.seeds").Select(NodeAddress.Parse).ToList(),
             Roles = c.GetStringList(n + "node.roles").Select(RoleNames.Parse).ToList(),
+            RejoinWhenDowned = c.GetBoolean(n + "node.rejoin-when-downed", true),
             MinWorkers = c.GetInt(n + "cluster.min-workers"),
             MinPs = c.GetInt(n + "cluster.min-ps"),
             MinDataShards = c.GetInt(n + "cluster.min-data-shards"),

@@ -39,6 +39,10 @@ internal sealed class CoordinatorWatch : ReceiveActor
     private void Gone(Member member)
     {
         if (!_coordinators.Remove(member.UniqueAddress) || _coordinators.Count > 0 || _leaving) return;
+        // This node was downed (the minority side of a partition): its cluster has shut down and reports every
+        // member removed. The cluster runs the shutdown itself, with ClusterDowningReason, which NodeHost
+        // reads to restart and rejoin; a ClusterLeavingReason from here first would turn that into an exit.
+        if (_cluster.IsTerminated || _cluster.SelfMember.Status is MemberStatus.Down or MemberStatus.Removed) return;
         _leaving = true;
         _log.Info("coordinator {0} left the cluster ({1}); this node leaves too", member.Address, member.Status);
         _ = CoordinatedShutdown.Get(Context.System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);

@@ -38,6 +38,16 @@ public sealed class ClusterSettingsTests
     }
 
     [Fact]
+    public void Downed_node_rejoins_by_default_and_stays_out_when_rejoin_is_off()
+    {
+        var s = ClusterSettings.Create(ClusterConfigFiles.Load(Deployment.MultiProcess));
+        Assert.True(s.RejoinWhenDowned);
+        // NodeHost restarts on the ClusterDowningReason shutdown that this Akka key triggers.
+        Assert.True(s.ToAkkaConfig().GetBoolean("akka.cluster.run-coordinated-shutdown-when-down"));
+        Assert.False(With("dincluster.node.rejoin-when-downed = off", Deployment.MultiProcess).RejoinWhenDowned);
+    }
+
+    [Fact]
     public void Validator_names_key_value_and_rule_when_message_size_exceeds_frame()
     {
         var ex = Assert.Throws<ConfigurationException>(() => With("dincluster.transport.max-message-bytes = 8MiB"));

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using DinCluster.Cluster.Runs;
 using DinCluster.Cluster.Tests.Support;
 using DinCluster.Data;
+using DinCluster.Cluster.Tests.MultiProcess.FaultSuite;
 using Xunit.Abstractions;
 
 namespace DinCluster.Cluster.Tests.MultiProcess;
@@ -82,7 +83,7 @@ public sealed partial class NetnsClusterTests(NetnsClusterFixture fixture, ITest
     [SkippableFact]
     public async Task Partitioned_worker_is_downed_and_rejoins_as_a_new_member_while_the_job_completes_with_exact_ledgers()
     {
-        var report = new FaultReport("partition", "failed", null, null, null, null, null, null, "");
+        var report = new FaultRow("partition", "failed", null, null, null, null, null, null, "");
         if (NetnsClusterScript.Unsupported is { } reason)
         {
             (report with { Outcome = $"skipped: {reason}", Note = "netns scenario" }).Write();
@@ -105,7 +106,7 @@ public sealed partial class NetnsClusterTests(NetnsClusterFixture fixture, ITest
         }
     }
 
-    private async Task<FaultReport> Partition(FaultReport report)
+    private async Task<FaultRow> Partition(FaultRow report)
     {
         var baseline = await fixture.Baseline(output);
         Assert.True(baseline.Summary.Status == "completed", $"the fault-free run {baseline.Summary.Status}: {baseline.Summary.Error}");
@@ -197,7 +198,7 @@ public sealed partial class NetnsClusterTests(NetnsClusterFixture fixture, ITest
     private void KeepLogs(string nodes, string scenario)
     {
         if (!Directory.Exists(nodes)) return;
-        var keep = Path.Combine(FaultReport.Folder, scenario + "-logs");
+        var keep = Path.Combine(FaultRow.ReportDir, scenario + "-logs");
         Directory.CreateDirectory(keep);
         foreach (var f in Directory.GetFiles(nodes)) File.Copy(f, Path.Combine(keep, Path.GetFileName(f)), overwrite: true);
         output.WriteLine($"node logs kept in {keep}");

@@ -7,6 +7,7 @@ using DinCluster.Cluster.Protocol;
 using DinCluster.Cluster.Runs;
 using DinCluster.Cluster.Tests.Support;
 using DinCluster.Data;
+using DinCluster.Cluster.Tests.MultiProcess.FaultSuite;
 using Xunit.Abstractions;
 
 namespace DinCluster.Cluster.Tests.MultiProcess;
@@ -176,22 +177,6 @@ public sealed class PsKillTests(ITestOutputHelper output)
     }
 
     /// <summary>One fault-suite row (format shared by every fault scenario) into DINCLUSTER_FAULT_REPORT_DIR or TestResults/fault-suite.</summary>
-    private static void WriteRow(string scenario, string outcome, long consumed, long expected, long replayed, double auc, double baseline, double? recovery, string note)
-    {
-        var dir = Environment.GetEnvironmentVariable("DINCLUSTER_FAULT_REPORT_DIR") is { Length: > 0 } d ? d : Path.Combine(LocalClusterScript.RepoRoot, "TestResults", "fault-suite");
-        Directory.CreateDirectory(dir);
-        var row = new Dictionary<string, object?>
-        {
-            ["scenario"] = scenario,
-            ["outcome"] = outcome,
-            ["samples_consumed"] = consumed,
-            ["samples_expected"] = expected,
-            ["samples_replayed"] = replayed,
-            ["test_auc"] = auc,
-            ["baseline_auc"] = baseline,
-            ["recovery_seconds"] = recovery,
-            ["note"] = note,
-        };
-        File.WriteAllText(Path.Combine(dir, scenario + ".json"), JsonSerializer.Serialize(row, new JsonSerializerOptions { WriteIndented = true }));
-    }
+    private static void WriteRow(string scenario, string outcome, long consumed, long expected, long replayed, double auc, double baseline, double? recovery, string note) =>
+        new FaultRow(scenario, outcome, consumed, expected, replayed, auc, baseline, recovery, note).Write();
 }

@@ -39,10 +39,12 @@ public sealed record FaultRow(
         }
     }
 
-    public void Write()
+    /// <summary>Writes the row (replacing an older one of the scenario); returns its path.</summary>
+    public string Write()
     {
         var path = Path.Combine(ReportDir, Scenario + ".json");
         File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(this, Json));
         File.Move(path + ".tmp", path, overwrite: true);
+        return path;
     }
 }

@@ -81,6 +81,7 @@ public sealed partial class NetnsClusterTests(NetnsClusterFixture fixture, ITest
     /// rejoins as a new member (new uid; the run does not use it). The job completes with exact ledgers.
     /// </summary>
     [SkippableFact]
+    [Trait("Category", "FaultSuite")]
     public async Task Partitioned_worker_is_downed_and_rejoins_as_a_new_member_while_the_job_completes_with_exact_ledgers()
     {
         var report = new FaultRow("partition", "failed", null, null, null, null, null, null, "");

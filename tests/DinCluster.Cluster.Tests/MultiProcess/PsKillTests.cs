@@ -21,6 +21,7 @@ namespace DinCluster.Cluster.Tests.MultiProcess;
 /// Writes the fault-suite row "ps-kill".
 /// </summary>
 [Trait("Category", "MultiProcess")]
+[Trait("Category", "FaultSuite")]
 [Collection(TorchCollection.Name)]
 public sealed class PsKillTests(ITestOutputHelper output)
 {

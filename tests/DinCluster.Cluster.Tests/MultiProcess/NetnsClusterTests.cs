@@ -170,7 +170,7 @@ public sealed partial class NetnsClusterTests(NetnsClusterFixture fixture, ITest
                 TestAuc = final?.Test?.Auc,
                 RecoverySeconds = Math.Round((removedAt - cutAt).TotalSeconds, 1),
                 Note = $"netns, 7 nodes; worker-1's link down {(healedAt - cutAt).TotalSeconds:F0}s; recovery = cut -> removed by the majority " +
-                    $"(unreachable {(unreachableAt - cutAt).TotalSeconds:F1}s, SBR stable-after 5s); rejoined as a new member {(rejoinedAt - healedAt).TotalSeconds:F1}s after the heal",
+                    $"(unreachable {(unreachableAt - cutAt).TotalSeconds:F1}s, then the split-brain resolver's stable-after); rejoined as a new member {(rejoinedAt - healedAt).TotalSeconds:F1}s after the heal",
             };
             Assert.True(code == 0, $"netns-cluster exited {code}");
             CheckCompleted(summary, fixture.Dataset);

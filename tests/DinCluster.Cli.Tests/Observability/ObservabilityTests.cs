@@ -45,6 +45,16 @@ public sealed partial class ObservabilityTests(ITestOutputHelper output)
             var first = await Scrape.Get(server.Port);
             await log.WaitFor("] epoch 2:", Deadline);
             var second = await Scrape.Get(server.Port);
+            // Membership converges by gossip: the coordinator's node may still list a node as joining a
+            // moment after the others see it up. Scrape again until its view has converged (AwaitAssert-style,
+            // bounded by the deadline); every counter below only grows, so a later scrape serves them too.
+            var self0 = $"node=\"{address}\"";
+            var until = DateTime.UtcNow + Deadline;
+            while (second.Sum("din_cluster_members", self0, "status=\"up\"") < 7 && DateTime.UtcNow < until)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200));
+                second = await Scrape.Get(server.Port);
+            }
             output.WriteLine(second.Text);
 
             // Counters move between the two scrapes; epoch 1 alone trained 1,200 samples.

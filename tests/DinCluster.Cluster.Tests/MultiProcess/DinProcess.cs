@@ -14,6 +14,8 @@ public sealed class DinProcess : IDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly Task _exited;
+    /// <summary>Completed (and replaced) whenever a line of output arrives.</summary>
+    private TaskCompletionSource _lineArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private DinProcess(Process process)
     {
@@ -69,6 +71,7 @@ public sealed class DinProcess : IDisposable
     {
         if (line is null) return;
         lock (_output) _output.AppendLine(line);
+        Interlocked.Exchange(ref _lineArrived, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
     public async Task<int> WaitForExit(TimeSpan timeout, string phase)
@@ -79,15 +82,23 @@ public sealed class DinProcess : IDisposable
         return _process.ExitCode;
     }
 
-    /// <summary>Waits (polling its output) until <paramref name="text"/> appears; throws naming the phase at the deadline or when the process ended first.</summary>
+    /// <summary>Waits until <paramref name="text"/> appears in the output (checked again on every new line); throws naming the phase at the deadline or when the process ended first.</summary>
     public async Task WaitForOutput(string text, TimeSpan timeout, string phase)
     {
-        var clock = Stopwatch.StartNew();
-        while (!Output.Contains(text, StringComparison.Ordinal))
+        var deadline = Task.Delay(timeout);
+        while (true)
         {
-            if (_exited.IsCompleted) throw new InvalidOperationException($"phase '{phase}': the process exited ({_process.ExitCode}) first; output:\n{Output}");
-            if (clock.Elapsed > timeout) throw new TimeoutException($"phase '{phase}' not reached within {timeout.TotalSeconds:0}s; output so far:\n{Output}");
-            await Task.WhenAny(_exited, Task.Delay(50));
+            // Taken before the check, so a line that arrives in between completes it.
+            var next = Volatile.Read(ref _lineArrived).Task;
+            if (Output.Contains(text, StringComparison.Ordinal)) return;
+            if (_exited.IsCompleted)
+            {
+                _process.WaitForExit();   // drains the redirected streams: the text may be in the last lines
+                if (Output.Contains(text, StringComparison.Ordinal)) return;
+                throw new InvalidOperationException($"phase '{phase}': the process exited ({_process.ExitCode}) first; output:\n{Output}");
+            }
+            if (await Task.WhenAny(next, _exited, deadline) == deadline)
+                throw new TimeoutException($"phase '{phase}' not reached within {timeout.TotalSeconds:0}s; output so far:\n{Output}");
         }
     }
 

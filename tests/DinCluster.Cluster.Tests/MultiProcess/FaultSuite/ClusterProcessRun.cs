@@ -73,7 +73,12 @@ public sealed class ClusterProcessRun : IAsyncDisposable
         return _process.ExitCode;
     }
 
-    /// <summary>Polls <paramref name="condition"/> (every 50 ms) until it holds; throws naming the phase at the deadline or when the run ended first.</summary>
+    /// <summary>
+    /// AwaitCondition for what raises no event here (a process's state in /proc, rows of another process's
+    /// metrics.csv, real time elapsed since a SIGSTOP): checks <paramref name="condition"/> every 50 ms, as
+    /// Akka.TestKit's AwaitCondition does with its interval, until it holds; throws naming the phase at the
+    /// deadline or when the run ended first. Never used to wait for a fixed time.
+    /// </summary>
     public async Task WaitUntil(Func<bool> condition, TimeSpan timeout, string phase)
     {
         var clock = Stopwatch.StartNew();

@@ -17,6 +17,8 @@ public sealed class ClusterProcessRun : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private Task _exited = Task.CompletedTask;
+    /// <summary>Completed (and replaced) when a line of output arrives or a file of the run changes.</summary>
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private ClusterProcessRun(string run, Process process)
     {
@@ -48,6 +50,8 @@ public sealed class ClusterProcessRun : IAsyncDisposable
         info.ArgumentList.Add(LocalClusterScript.Path);
         foreach (var a in new[] { "start", "--data", data, "--out", run }.Concat(args)) info.ArgumentList.Add(a);
         var process = new Process { StartInfo = info };
+        // local-cluster creates it too (mkdir -p); made here so WaitUntil can watch it from the start.
+        Directory.CreateDirectory(run);
         var r = new ClusterProcessRun(run, process);
         process.OutputDataReceived += (_, e) => r.Append(e.Data);
         process.ErrorDataReceived += (_, e) => r.Append(e.Data);
@@ -62,7 +66,11 @@ public sealed class ClusterProcessRun : IAsyncDisposable
     {
         if (line is null) return;
         lock (_output) _output.AppendLine(line);
+        Changed();
     }
+
+    private void Changed() =>
+        Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     /// <summary>Waits for local-cluster to end; its exit code.</summary>
     public async Task<int> WaitForExit(TimeSpan timeout, string phase)
@@ -74,21 +82,31 @@ public sealed class ClusterProcessRun : IAsyncDisposable
     }
 
     /// <summary>
-    /// AwaitCondition for what raises no event here (a process's state in /proc, rows of another process's
-    /// metrics.csv, real time elapsed since a SIGSTOP): checks <paramref name="condition"/> every 50 ms, as
-    /// Akka.TestKit's AwaitCondition does with its interval, until it holds; throws naming the phase at the
-    /// deadline or when the run ended first. Never used to wait for a fixed time.
+    /// Waits until <paramref name="condition"/> holds, checking it again whenever local-cluster prints a line or a
+    /// file of the run changes (metrics.csv gets a row per step with --log-every 1, node logs, pid files), and once
+    /// more at <paramref name="checkAfter"/> for a condition on elapsed time; throws naming the phase at the
+    /// deadline or when the run ended first.
     /// </summary>
-    public async Task WaitUntil(Func<bool> condition, TimeSpan timeout, string phase)
+    public async Task WaitUntil(Func<bool> condition, TimeSpan timeout, string phase, TimeSpan? checkAfter = null)
     {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
+        using var watcher = new FileSystemWatcher(Run) { IncludeSubdirectories = true, NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size };
+        watcher.Changed += (_, _) => Changed();
+        watcher.Created += (_, _) => Changed();
+        watcher.Renamed += (_, _) => Changed();
+        watcher.EnableRaisingEvents = true;
+        var deadline = Task.Delay(timeout);
+        var timer = checkAfter is { } after && after > TimeSpan.Zero ? Task.Delay(after) : Task.Delay(Timeout.Infinite);
+        while (true)
         {
-            if (_exited.IsCompleted && !condition())
+            // Taken before the check, so a change in between completes it.
+            var next = Volatile.Read(ref _changed).Task;
+            if (condition()) return;
+            if (_exited.IsCompleted)
                 throw new InvalidOperationException($"phase '{phase}': the run ended first; local-cluster output:\n{Output}");
-            if (clock.Elapsed > timeout)
+            var woke = await Task.WhenAny(next, _exited, deadline, timer);
+            if (woke == timer) timer = Task.Delay(Timeout.Infinite);
+            if (woke == deadline && !condition())
                 throw new TimeoutException($"phase '{phase}' not reached within {timeout.TotalSeconds:0}s; local-cluster output so far:\n{Output}");
-            await Task.WhenAny(_exited, Task.Delay(50));
         }
     }
 

@@ -94,7 +94,7 @@ public sealed partial class FaultScenarioTests(ITestOutputHelper output)
         try
         {
             await run.WaitUntil(() => run.LastStep().Step >= before + othersSteps && clock.Elapsed >= TimeSpan.FromSeconds(4),
-                TimeSpan.FromSeconds(60), $"{othersSteps} steps of worker-0 while worker-1 is stopped");
+                TimeSpan.FromSeconds(60), $"{othersSteps} steps of worker-0 while worker-1 is stopped", checkAfter: TimeSpan.FromSeconds(4) - clock.Elapsed);
         }
         finally
         {

@@ -53,12 +53,14 @@ public sealed class DenseParameterActor : ReceiveActor
         Receive<GetDenseWeights>(m => Reply(m.RequestId));
         Receive<GetDenseState>(m =>
         {
+            // Also how a worker (re)starts its replica: the state it gets is the one the next push is checked against.
             var state = _dense.Export();
             Sender.Tell(new DenseStateSnapshot(m.Step, state.Step, state.Values, state.M, state.V));
         });
         Receive<PushDenseGradients>(m =>
         {
             PushOutcome outcome;
+            var before = _dense.Step;
             if (_bsp)
             {
                 _steps.AddDense(m.Step, m.WorkerIndex, m.Gradient);
@@ -66,8 +68,11 @@ public sealed class DenseParameterActor : ReceiveActor
             }
             else if (!FirstPush(m.BatchId)) outcome = PushOutcome.Duplicate;
             else outcome = ApplyGradient(m.Gradient, m.BatchId);
-            var weights = m.ReturnWeights && !_bsp ? (float[])_dense.Values.Clone() : [];
-            Sender.Tell(new DenseGradientsApplied(m.BatchId, _dense.Step, outcome, weights));
+            // The worker applied this gradient to its replica of version `before` with the same Adam
+            // step (or refused it as non-finite, as here): both now hold the same weights.
+            var inSync = !_bsp && m.ReplicaVersion == before && outcome != PushOutcome.Duplicate;
+            var weights = m.ReturnWeights && !_bsp && !inSync ? (float[])_dense.Values.Clone() : [];
+            Sender.Tell(new DenseGradientsApplied(m.BatchId, _dense.Step, outcome, weights, inSync, inSync ? DenseChecksum.Of(_dense.Values) : 0));
         });
         Receive<ApplyStep>(m =>
         {

@@ -51,7 +51,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private List<TrainUnit> _testUnits = [];
     private int _pending;
     private int _epoch;
-    private long _totalSteps, _samplesSeen, _epochSteps, _epochSamples, _windowSamples;
+    private long _totalSteps, _samplesSeen, _epochSteps, _epochSamples, _windowSamples, _epochReplicaSteps;
     private double _epochLoss, _windowLoss;
     private double _epochTrainSeconds;
     private readonly Dictionary<int, EpochCompleted> _epochDone = [];
@@ -265,6 +265,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _epochConsumed.Clear();
         var partial = restored is { EpochComplete: false } r && r.Epoch == epoch ? r : null;
         _epochSteps = partial?.EpochSteps ?? 0;
+        _epochReplicaSteps = 0;
         _epochSamples = partial?.EpochSamples ?? 0;
         _epochLoss = partial?.EpochLossSum ?? 0;
         if (partial is not null) foreach (var d in partial.DataShards) _epochConsumed.UnionWith(d.ConsumedBatchIds);
@@ -313,6 +314,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             }
             _steps.Add(new GlobalStep(_totalSteps, [m.WorkerIndex], [m.BatchId], m.Samples, m.Loss));
             _epochConsumed.Add(m.BatchId);
+            if (m.DenseReplica) _epochReplicaSteps++;
             Count(m.Samples, m.Loss);
             if (_gate is not null)
             {
@@ -618,6 +620,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             SamplesReplayed = done.Sum(e => e.SamplesReplayed) + _epochRollbackReplayed,
             LedgerExact = done.Count == _data.Count && done.All(e => e.Exact) && done.Sum(e => e.SamplesConsumed + e.SamplesSkipped) + _refusedSamples == _summary.Dataset.TrainSamples,
             Steps = _epochSteps,
+            DenseReplicaSteps = _epochReplicaSteps,
             TrainLoss = _epochSamples > 0 ? _epochLoss / _epochSamples : double.NaN,
             Seconds = seconds,
             SamplesPerSecond = _epochSamples / Math.Max(seconds, 1e-9),

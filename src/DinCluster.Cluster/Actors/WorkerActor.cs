@@ -9,6 +9,7 @@ using DinCluster.Cluster.Sync;
 using DinCluster.Cluster.Transfer;
 using DinCluster.Core.Batches;
 using DinCluster.Core.Features;
+using DinCluster.Core.Optimizers;
 using DinCluster.Core.Routing;
 
 namespace DinCluster.Cluster.Actors;
@@ -26,6 +27,14 @@ namespace DinCluster.Cluster.Actors;
 ///   batch k:    ..Computing | Pushing ......... acked
 ///   batch k+1:  Pulling.....| (dense from k's reply) Computing | Pushing ... acked
 /// </code>
+/// Dense replica (async, ssp): the worker starts from the dense actor's full state (weights and Adam
+/// moments) and applies its own dense gradients to that copy with the same Adam step the actor applies,
+/// so its next batch computes at once, without waiting for the weights. Each push names the replica
+/// version it was computed on; while no other worker writes, the actor's version matches, it replies
+/// "in sync" with a checksum of its weights (no weights on the wire) and the worker checks its copy.
+/// The first push that does not match (another worker wrote, or a batch was applied twice) gets the
+/// weights back: the worker drops the replica and computes on the weights returned with each push reply.
+/// After a rollback the replica restarts from the restored state.
 /// Test evaluation (EvaluateRowGroup) runs between epochs, or while paused, when no step is in flight.
 /// PauseTraining / ContinueTraining bracket a mid-epoch checkpoint; ResetTraining drops everything held (rollback).
 /// </summary>
@@ -57,6 +66,12 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
     private readonly List<Work> _pushing = [];
     /// <summary>A dense push whose reply will carry the weights for the next batch is on its way.</summary>
     private bool _awaitingDenseReply;
+    /// <summary>This worker's copy of the dense weights and Adam state; null when it follows the dense actor.</summary>
+    private DenseParameters? _replica;
+    /// <summary>Checksums of the replica after each local step, by version, until the actor confirms them.</summary>
+    private readonly Dictionary<long, ulong> _replicaChecksums = [];
+    /// <summary>Asked the dense actor for its full state (start, after a rollback); no batch starts until it comes.</summary>
+    private bool _awaitingReplica;
     private Evaluation? _eval;
     private readonly WorkerInstruments _metrics;
 
@@ -102,14 +117,41 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         Receive<StepRunner.ModelCreated>(m => _start.Dense.Tell(new InitDenseWeights(m.Dense)));
         Receive<DenseWeights>(_ =>
         {
-            _log.Info("worker {0} ready ({1} PS shards, {2} data shards, {3})", Index, _start.PsShards.Length, _start.DataShards.Length, SyncSpec.Format(Sync, _start.Options.Staleness));
-            _coordinator.Tell(new WorkerReady(Index));
-            foreach (var shard in _start.DataShards) shard.Tell(new RequestBatches(Index, _start.Options.Credit));
-            Become(Training);
-            Stash.UnstashAll();
+            if (Sync == SyncMode.Bsp) Ready();
+            else _start.Dense.Tell(new GetDenseState(-1));
+        });
+        Receive<DenseStateSnapshot>(m =>
+        {
+            AdoptReplica(m);
+            Ready();
         });
         Receive<StepRunner.StepFailed>(Fail);
         ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void Ready()
+    {
+        _log.Info("worker {0} ready ({1} PS shards, {2} data shards, {3}{4})", Index, _start.PsShards.Length, _start.DataShards.Length,
+            SyncSpec.Format(Sync, _start.Options.Staleness), _replica is null ? "" : ", dense replica");
+        _coordinator.Tell(new WorkerReady(Index));
+        foreach (var shard in _start.DataShards) shard.Tell(new RequestBatches(Index, _start.Options.Credit));
+        Become(Training);
+        Stash.UnstashAll();
+    }
+
+    private void AdoptReplica(DenseStateSnapshot m)
+    {
+        _awaitingReplica = false;
+        _replicaChecksums.Clear();
+        _replica = DenseParameters.Import(new DenseState(m.AdamStep, m.Values, m.M, m.V), _job.Dense);
+    }
+
+    private void DropReplica(string why)
+    {
+        if (_replica is null) return;
+        _log.Info("worker {0}: dense replica dropped at version {1} ({2}); computing on the dense actor's weights", Index, _replica.Step, why);
+        _replica = null;
+        _replicaChecksums.Clear();
     }
 
     private void Training()
@@ -143,15 +185,40 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         Receive<GradientsApplied>(m => Applied(m.BatchId, m.Outcome));
         Receive<DenseGradientsApplied>(m =>
         {
-            // A reply to a push dropped by a rollback carries weights of undone steps.
-            if (m.Weights.Length > 0 && _pushing.Any(p => p.Batch.BatchId == m.BatchId))
+            // A reply to a push dropped by a rollback is about undone steps.
+            var live = _pushing.Any(p => p.Batch.BatchId == m.BatchId);
+            if (live && m.ReplicaInSync && _replicaChecksums.Remove(m.Version, out var mine))
+            {
+                if (mine != m.Checksum) DropReplica($"checksum of version {m.Version} differs from the dense actor's");
+                else
+                {
+                    _pushing.First(p => p.Batch.BatchId == m.BatchId).ReplicaConfirmed = true;
+                    _metrics.ReplicaStep();
+                }
+                foreach (var old in _replicaChecksums.Keys.Where(v => v < m.Version).ToList()) _replicaChecksums.Remove(old);
+            }
+            if (live && m.Weights.Length > 0)
             {
                 _awaitingDenseReply = false;
-                // Weights after this worker's last push: the batch waiting for them computes on them.
+                DropReplica($"batch {m.BatchId} was not computed on the dense actor's version {m.Version - 1}: another writer");
+                // Weights after this worker's last push: the batch waiting for them computes on them
+                // (also one that took the dropped replica's weights and has not started computing).
                 // With no batch waiting they are dropped; the next one asks (GetDenseWeights).
                 if (_current is { Dense: null, DenseRequested: false } waiting) waiting.Dense = m.Weights;
+                else if (_current is { ReplicaVersion: >= 0, Phase: Phase.Pulling or Phase.Ready } stale)
+                {
+                    stale.Dense = m.Weights;
+                    stale.ReplicaVersion = -1;
+                }
             }
             Applied(m.BatchId, m.Outcome);
+        });
+        Receive<DenseStateSnapshot>(m =>
+        {
+            // Asked after a rollback; nothing was started since (CanTakeBatch), so the replica is the actor's state.
+            if (!_awaitingReplica) return;
+            AdoptReplica(m);
+            Pump();
         });
         Receive<ClockAdvanced>(m =>
         {
@@ -201,6 +268,11 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
             if (_resetting)
             {
                 _resetting = false;
+                if (Sync != SyncMode.Bsp)
+                {
+                    _awaitingReplica = true;
+                    _start.Dense.Tell(new GetDenseState(-1));
+                }
                 foreach (var shard in _start.DataShards) shard.Tell(new RequestBatches(Index, _start.Options.Credit));
             }
             Pump();
@@ -223,6 +295,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         _next = null;
         _pushing.Clear();
         _awaitingDenseReply = false;
+        DropReplica("rollback");
         _eval = null;
         _evalTasks.Clear();
         _start = _start with { PsShards = m.PsShards };
@@ -247,7 +320,15 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         // Dense weights come after this worker's previous dense gradient was applied (with the reply
         // to that push, or asked for): a prefetched copy would miss it, and a dense step computed on
         // weights one update old measurably slows learning (unlike stale embedding rows).
-        if (_current is { Dense: null, DenseRequested: false } d && !_awaitingDenseReply) RequestDense(d);
+        if (_current is { Dense: null, DenseRequested: false } d)
+        {
+            if (_replica is not null)
+            {
+                d.Dense = _replica.Values;
+                d.ReplicaVersion = _replica.Step;
+            }
+            else if (!_awaitingDenseReply) RequestDense(d);
+        }
         if (_current is { Phase: Phase.Pulling } c && c.Pull.IsComplete && c.Dense is not null) c.Phase = Phase.Ready;
         if (_current is { Phase: Phase.Ready } r && _pushing.Count < MaxPushesInFlight && GateOpen())
         {
@@ -285,7 +366,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
     /// <summary>Pushes of batches not yet fully applied that a worker may have before it starts computing another.</summary>
     private const int MaxPushesInFlight = 2;
 
-    private bool CanTakeBatch() => !_resetting && (Sync != SyncMode.Bsp || _bspStep is not null);
+    private bool CanTakeBatch() => !_resetting && !_awaitingReplica && (Sync != SyncMode.Bsp || _bspStep is not null);
 
     /// <summary>ssp: batches still being pushed count as steps taken, so the worker never runs more than K ahead. Paused: no new step.</summary>
     private bool GateOpen() => _pauseStep is null && (Sync != SyncMode.Ssp || SspGate.CanStart(_clock + _pushing.Count, _minClock, _start.Options.Staleness));
@@ -318,8 +399,15 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         var pushes = PushPlan.Build(gradients, counts, _router.ShardOf, _start.Options.MaxMessageBytes, w.Batch.BatchId, w.Step, Index, w.Batch.Count);
         foreach (var (ps, push) in pushes) _start.PsShards[ps].Tell(push);
         var returnWeights = Sync != SyncMode.Bsp;
-        _start.Dense.Tell(new PushDenseGradients(w.Batch.BatchId, w.Step, Index, w.Batch.Count, result.DenseGradient, returnWeights));
-        _awaitingDenseReply = returnWeights;
+        var replicaVersion = _replica is not null && w.ReplicaVersion == _replica.Step ? w.ReplicaVersion : -1;
+        _start.Dense.Tell(new PushDenseGradients(w.Batch.BatchId, w.Step, Index, w.Batch.Count, result.DenseGradient, returnWeights, replicaVersion));
+        if (replicaVersion >= 0)
+        {
+            // The same step the dense actor applies (a non-finite gradient is refused by both).
+            _replica!.Apply(result.DenseGradient);
+            _replicaChecksums[_replica.Step] = DenseChecksum.Of(_replica.Values);
+        }
+        _awaitingDenseReply = returnWeights && replicaVersion < 0;
         // One reply per shard (to its last part) plus the dense parameters.
         w.PendingAcks = pushes.Select(p => p.Shard).Distinct().Count() + 1;
         _metrics.Pushed(w, gradients, result.DenseGradient.Length);
@@ -346,7 +434,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         _start.DataShards[w.Shard].Tell(new BatchAcked(batchId, Index));
         _clock++;
         _metrics.Applied(w);
-        _coordinator.Tell(new StepCompleted(Index, Sync == SyncMode.Bsp ? w.Step : _clock, batchId, w.Batch.Count, w.Loss));
+        _coordinator.Tell(new StepCompleted(Index, Sync == SyncMode.Bsp ? w.Step : _clock, batchId, w.Batch.Count, w.Loss, w.ReplicaConfirmed));
         _start.DataShards[w.Shard].Tell(new RequestBatches(Index, 1));
         Pump();
     }
@@ -401,6 +489,10 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         public long DenseRequest { get; } = denseRequest;
         public long Step { get; } = step;
         public float[]? Dense { get; set; }
+        /// <summary>The replica version <see cref="Dense"/> is, or -1 when it came from the dense actor.</summary>
+        public long ReplicaVersion { get; set; } = -1;
+        /// <summary>The dense actor confirmed that this step's replica weights were its own.</summary>
+        public bool ReplicaConfirmed { get; set; }
         public bool DenseRequested { get; set; }
         public Phase Phase { get; set; } = Phase.Pulling;
         public int PendingAcks { get; set; }
@@ -417,6 +509,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
     {
         private readonly Counter _samples = m.SamplesTrained(actor);
         private readonly Counter _steps = m.Steps(actor);
+        private readonly Counter _replicaSteps = m.DenseReplicaSteps(actor);
         private readonly Histogram _stepSeconds = m.StepSeconds(actor);
         private readonly Histogram _pullSeconds = m.PullSeconds(actor);
         private readonly Counter _pullBytes = m.PullBytes(actor);
@@ -441,6 +534,8 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
             _stepSeconds.Observe(Stopwatch.GetElapsedTime(w.ComputeStarted, w.PushStarted).TotalSeconds);
             _pushBytes.Add(gradients.Sum(g => g.Ids.Length * 8L + g.Values.Length * 4L) + denseFloats * 4L);
         }
+
+        public void ReplicaStep() => _replicaSteps.Increment();
 
         public void Applied(Work w)
         {

@@ -42,6 +42,7 @@ public sealed class NodeMetrics : IExtension
     // ---- worker
     public Counter SamplesTrained(string actor) => _registry.Counter("din_samples_trained_total", "Training samples whose gradients were applied (per worker)", L(actor));
     public Counter Steps(string actor) => _registry.Counter("din_steps_total", "Training steps completed (per worker)", L(actor));
+    public Counter DenseReplicaSteps(string actor) => _registry.Counter("din_dense_replica_steps_total", "Steps computed on the worker's dense replica, confirmed equal by the dense actor (per worker)", L(actor));
     public Histogram StepSeconds(string actor) => _registry.Histogram("din_step_seconds", "Train step compute time: forward, backward, gradients (per worker)", Histogram.SecondsBuckets, L(actor));
     public Histogram PullSeconds(string actor) => _registry.Histogram("din_pull_seconds", "From a batch's pull requests to its last row reply (per worker)", Histogram.SecondsBuckets, L(actor));
     public Counter PullBytes(string actor) => _registry.Counter("din_pull_bytes_total", "Embedding row bytes (ids and floats) received from PS shards (per worker)", L(actor));

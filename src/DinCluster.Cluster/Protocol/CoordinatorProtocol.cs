@@ -7,7 +7,8 @@ public sealed record JoinTraining(NodeRole Role) : IDinMessage;
 /// A worker finished a step: its gradients are applied (or, in BSP, buffered) and its batch acked.
 /// <paramref name="Clock"/> counts the worker's completed steps.
 /// </summary>
-public sealed record StepCompleted(int WorkerIndex, long Clock, long BatchId, int Samples, double Loss) : IDinMessage;
+/// <summary><paramref name="DenseReplica"/>: the step computed on the worker's own dense replica, and the dense actor confirmed it equal.</summary>
+public sealed record StepCompleted(int WorkerIndex, long Clock, long BatchId, int Samples, double Loss, bool DenseReplica) : IDinMessage;
 
 /// <summary>BSP: the worker had no batch for <paramref name="Step"/> (its data shards are drained).</summary>
 public sealed record StepSkipped(int WorkerIndex, long Step) : IDinMessage;

@@ -14,12 +14,22 @@ public sealed record DenseWeights(long RequestId, long Version, float[] Weights)
 /// <summary>
 /// The flat gradient of the mean loss of one batch with respect to the dense weights.
 /// <paramref name="ReturnWeights"/>: the reply carries the weights as they are after this push
-/// (the worker's next batch computes on them; saves a <see cref="GetDenseWeights"/> round trip).
+/// (the worker's next batch computes on them; saves a <see cref="GetDenseWeights"/> round trip),
+/// unless the worker's replica is known to hold them already.
+/// <paramref name="ReplicaVersion"/>: the version of the worker's dense replica this gradient was
+/// computed on, or -1 when the worker holds none. When it equals the actor's version, the actor
+/// applies the same Adam step the worker applied to its replica, and the two stay identical.
 /// </summary>
-public sealed record PushDenseGradients(long BatchId, long Step, int WorkerIndex, int Samples, float[] Gradient, bool ReturnWeights) : IDinMessage;
+public sealed record PushDenseGradients(long BatchId, long Step, int WorkerIndex, int Samples, float[] Gradient, bool ReturnWeights, long ReplicaVersion) : IDinMessage;
 
-/// <summary><paramref name="Weights"/> is empty unless the push asked for them (and is never set in bsp, where pushes are buffered).</summary>
-public sealed record DenseGradientsApplied(long BatchId, long Version, PushOutcome Outcome, float[] Weights) : IDinMessage;
+/// <summary>
+/// <paramref name="ReplicaInSync"/>: the push was computed on the actor's current version, so the
+/// worker's replica (which applied the same step) equals the weights of <paramref name="Version"/>;
+/// <paramref name="Checksum"/> (<see cref="DenseChecksum"/> of those weights) lets the worker verify it.
+/// <paramref name="Weights"/> is empty then, and also when the push did not ask for them (and in bsp,
+/// where pushes are buffered).
+/// </summary>
+public sealed record DenseGradientsApplied(long BatchId, long Version, PushOutcome Outcome, float[] Weights, bool ReplicaInSync, ulong Checksum) : IDinMessage;
 
 /// <summary>Asks for the dense weights with their Adam state, for a checkpoint.</summary>
 public sealed record GetDenseState(long Step) : IDinMessage;

@@ -108,6 +108,8 @@ public sealed class EpochRecord
     public bool LedgerExact { get; set; }
     public long SamplesReplayed { get; set; }
     public long Steps { get; set; }
+    /// <summary>Steps (since the epoch began or the run resumed) computed on the worker's own dense replica, confirmed equal by the dense actor (async/ssp, while one worker writes).</summary>
+    public long DenseReplicaSteps { get; set; }
     public double TrainLoss { get; set; }
     public double Seconds { get; set; }
     public double SamplesPerSecond { get; set; }

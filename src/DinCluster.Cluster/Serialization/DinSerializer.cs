@@ -56,13 +56,15 @@ public sealed class DinSerializer : SerializerWithStringManifest
         Add<GetDenseWeights>("GDW", (w, m) => w.Write(m.RequestId), r => new(r.ReadInt64()));
         Add<DenseWeights>("DW", (w, m) => { w.Write(m.RequestId); w.Write(m.Version); w.Floats(m.Weights); },
             r => new(r.ReadInt64(), r.ReadInt64(), r.Floats()));
-        // Retired layouts: "PDG", "DGA" (before the weights rode on the reply).
-        Add<PushDenseGradients>("PDR", (w, m) =>
+        // Retired layouts: "PDG", "DGA" (before the weights rode on the reply), "PDR", "DGW" (before worker replicas).
+        Add<PushDenseGradients>("PDV", (w, m) =>
         {
-            w.Write(m.BatchId); w.Write(m.Step); w.Write(m.WorkerIndex); w.Write(m.Samples); w.Floats(m.Gradient); w.Write(m.ReturnWeights);
-        }, r => new(r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.Floats(), r.ReadBoolean()));
-        Add<DenseGradientsApplied>("DGW", (w, m) => { w.Write(m.BatchId); w.Write(m.Version); w.Write((int)m.Outcome); w.Floats(m.Weights); },
-            r => new(r.ReadInt64(), r.ReadInt64(), r.Enum<PushOutcome>(), r.Floats()));
+            w.Write(m.BatchId); w.Write(m.Step); w.Write(m.WorkerIndex); w.Write(m.Samples); w.Floats(m.Gradient); w.Write(m.ReturnWeights); w.Write(m.ReplicaVersion);
+        }, r => new(r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.Floats(), r.ReadBoolean(), r.ReadInt64()));
+        Add<DenseGradientsApplied>("DGV", (w, m) =>
+        {
+            w.Write(m.BatchId); w.Write(m.Version); w.Write((int)m.Outcome); w.Floats(m.Weights); w.Write(m.ReplicaInSync); w.Write(m.Checksum);
+        }, r => new(r.ReadInt64(), r.ReadInt64(), r.Enum<PushOutcome>(), r.Floats(), r.ReadBoolean(), r.ReadUInt64()));
 
         // DataShardProtocol
         Add<AssignRowGroups>("ARG", (w, m) => { w.Write(m.ShardIndex); w.Array(m.RowGroups, Wire.RowGroup); w.Options(m.Options); },
@@ -125,10 +127,11 @@ public sealed class DinSerializer : SerializerWithStringManifest
 
         // CoordinatorProtocol
         Add<JoinTraining>("JT", (w, m) => w.Write((int)m.Role), r => new(r.Enum<NodeRole>()));
-        Add<StepCompleted>("SC", (w, m) =>
+        // Retired layout: "SC" (before DenseReplica).
+        Add<StepCompleted>("SCR", (w, m) =>
         {
-            w.Write(m.WorkerIndex); w.Write(m.Clock); w.Write(m.BatchId); w.Write(m.Samples); w.Write(m.Loss);
-        }, r => new(r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadDouble()));
+            w.Write(m.WorkerIndex); w.Write(m.Clock); w.Write(m.BatchId); w.Write(m.Samples); w.Write(m.Loss); w.Write(m.DenseReplica);
+        }, r => new(r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadDouble(), r.ReadBoolean()));
         Add<StepSkipped>("SK", (w, m) => { w.Write(m.WorkerIndex); w.Write(m.Step); }, r => new(r.ReadInt32(), r.ReadInt64()));
         Add<WorkerWaiting>("WW", (w, m) => { w.Write(m.WorkerIndex); w.Write(m.Clock); }, r => new(r.ReadInt32(), r.ReadInt64()));
 

@@ -46,4 +46,34 @@ public sealed class SimulatedClusterTests(ITestOutputHelper output)
         Assert.True(File.Exists(Path.Combine(job.OutDir, "curves.png")));
         Assert.Equal("completed", RunSummary.Read(Path.Combine(job.OutDir, "summary.json")).Status);
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task Simulated_cluster_computes_every_step_on_the_worker_dense_replica_when_one_worker_writes(int workers)
+    {
+        const int seed = 5;
+        output.WriteLine($"seed {seed}, async, {workers} worker(s)");
+        using var dir = new TempDir();
+        var data = Path.Combine(dir.Path, "data");
+        SyntheticData.Write(data, seed, trainSamples: 1200, testSamples: 300, rowGroupSize: 250);
+        var job = SyntheticData.Job(data, Path.Combine(dir.Path, "run"), seed) with { Epochs = 2 };
+        var log = new StringWriter();
+
+        using var timeout = new CancellationTokenSource(RunTimeout);
+        var result = await ClusterRunner.RunSimulated(job, new ClusterShapeOptions(Workers: workers, DataShards: 1, Sync: SyncMode.Async, Staleness: 0), log, ct: timeout.Token)
+            .WaitAsync(RunTimeout);
+        output.WriteLine(log.ToString());
+
+        var s = result.Summary;
+        Assert.True(s.Status == "completed", $"run {s.Status}: {s.Error}");
+        Assert.All(s.Epochs, e => Assert.True(e.LedgerExact));
+        foreach (var e in s.Epochs) output.WriteLine($"epoch {e.Epoch}: {e.DenseReplicaSteps}/{e.Steps} steps on the dense replica");
+        if (workers == 1)
+            // Alone, the worker never waits for dense weights: the actor confirms (checksum) every step's replica.
+            Assert.All(s.Epochs, e => Assert.Equal(e.Steps, e.DenseReplicaSteps));
+        else
+            // Two writers: the first push that finds another's update drops the replica (at most a few steps on it).
+            Assert.True(s.Epochs.Sum(e => e.DenseReplicaSteps) < s.Epochs.Sum(e => e.Steps) / 2);
+    }
 }

@@ -139,6 +139,7 @@ public sealed class DinSerializerTests : TestKit
         {
             if (t == typeof(int)) return random.Next(1, 1000);
             if (t == typeof(long)) return random.NextInt64(1, long.MaxValue);
+            if (t == typeof(ulong)) return (ulong)random.NextInt64(1, long.MaxValue) * 2UL + 1UL;
             if (t == typeof(float)) return (float)random.NextDouble();
             if (t == typeof(double)) return random.NextDouble();
             if (t == typeof(bool)) return true;

@@ -129,7 +129,7 @@ public static class FaultSuiteCluster
     {
         ["fault-free"] = ": async",
         ["fault-free-bsp"] = ": bsp, same data and seed",
-        ["fault-free-bad-data-skip"] = ": async, the suite's data + the corrupt file's good row groups",
+        ["fault-free-bad-data-skip"] = ": bsp, the suite's data + the corrupt file's readable row groups (and an empty one for the bad)",
     };
 
     /// <summary>What makes baselines differ: the data set (its dataset.json, the train and test file names and sizes) and the flags.</summary>

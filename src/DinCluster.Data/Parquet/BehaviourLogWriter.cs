@@ -183,9 +183,20 @@ public sealed class BehaviourLogWriter : IDisposable, IAsyncDisposable
     private ValueTask RowAddedAsync(CancellationToken ct) =>
         ++_rows == RowGroupSize ? new ValueTask(FlushAsync(ct)) : ValueTask.CompletedTask;
 
-    private async Task FlushAsync(CancellationToken ct)
+    /// <summary>
+    /// Ends the row group being filled (when it has rows) and writes a row group of no rows, so that a file's
+    /// row groups can line up one to one with another file's (a test's "same data minus one row group").
+    /// </summary>
+    public async Task WriteEmptyRowGroupAsync(CancellationToken ct = default)
     {
-        if (_rows == 0) return;
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await FlushAsync(ct);
+        await FlushAsync(ct, evenEmpty: true);
+    }
+
+    private async Task FlushAsync(CancellationToken ct, bool evenEmpty = false)
+    {
+        if (_rows == 0 && !evenEmpty) return;
         using (var group = _writer.CreateRowGroup())
         {
             var field = 0;

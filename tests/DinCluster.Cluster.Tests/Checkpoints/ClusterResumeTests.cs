@@ -3,6 +3,7 @@ using DinCluster.Cluster.Hosting;
 using DinCluster.Cluster.Jobs;
 using DinCluster.Cluster.Protocol;
 using DinCluster.Cluster.Runs;
+using DinCluster.Cluster.Tests.MultiProcess.FaultSuite;
 using DinCluster.Cluster.Tests.Support;
 using DinCluster.Core.Checkpoints;
 using Xunit.Abstractions;
@@ -34,8 +35,13 @@ public sealed class ClusterResumeTests(ITestOutputHelper output)
         BatchSize = 64,
     };
 
+    /// <summary>Writes the fault-suite row "resume" (resume.json).</summary>
     [Fact]
-    public async Task Bsp_run_stopped_after_epoch_1_and_resumed_on_three_ps_shards_reaches_the_straight_runs_test_auc()
+    [Trait("Category", "FaultSuite")]
+    public Task Bsp_run_stopped_after_epoch_1_and_resumed_on_three_ps_shards_reaches_the_straight_runs_test_auc() =>
+        FaultRow.Record("resume", StoppedAndResumed);
+
+    private async Task<FaultRow> StoppedAndResumed()
     {
         output.WriteLine($"seed {Seed}; simulated cluster, bsp, 1 worker, 1 data shard (deterministic), PS 2 -> 3 on resume");
         using var dir = new TempDir();
@@ -61,6 +67,10 @@ public sealed class ClusterResumeTests(ITestOutputHelper output)
         Assert.Equal(straight.Steps, resumed.Steps);
         Assert.Equal([1, 2], resumed.Epochs.Select(e => e.Epoch));
         Assert.All(resumed.Epochs, e => Assert.True(e.LedgerExact, $"epoch {e.Epoch}: {e.SamplesConsumed}/{e.SamplesExpected}"));
+        return new FaultRow("resume", "passed", resumed.Epochs.Sum(e => e.SamplesConsumed), resumed.Epochs.Sum(e => e.SamplesExpected), 0, b, a, null,
+            string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"simulated cluster, bsp, 1 worker: stopped after epoch 1 (2 PS shards), resumed from {origin.Checkpoint.Replace('\\', '/')} on 3; " +
+                $"test AUC vs the straight 2-epoch run (AUC column) differs by {Math.Abs(a - b):G3} (criterion 0.002); ledgers exact"));
     }
 
     [Theory]

@@ -1,6 +1,7 @@
 using DinCluster.Cluster.Checkpoints;
 using DinCluster.Cluster.Jobs;
 using DinCluster.Cluster.Local;
+using DinCluster.Cluster.Tests.MultiProcess.FaultSuite;
 using DinCluster.Core.Checkpoints;
 using DinCluster.Core.Features;
 using DinCluster.Data;
@@ -50,8 +51,13 @@ public sealed class LocalResumeTests(ResumeData data, ITestOutputHelper output) 
         LogEverySteps = 10,
     };
 
+    /// <summary>Writes the fault-suite row "resume-local" (resume-local.json).</summary>
     [Fact]
-    public void Local_run_stopped_after_epoch_1_and_resumed_reaches_the_straight_runs_test_auc()
+    [Trait("Category", "FaultSuite")]
+    public Task Local_run_stopped_after_epoch_1_and_resumed_reaches_the_straight_runs_test_auc() =>
+        FaultRow.Record("resume-local", () => Task.FromResult(StoppedAndResumed()));
+
+    private FaultRow StoppedAndResumed()
     {
         output.WriteLine($"data seed {ResumeData.Seed}, train seed {TrainSeed}; local trainer (deterministic reference)");
         var straight = new LocalTrainer(Job("straight", epochs: 2), new StringWriter()).Run();
@@ -73,6 +79,9 @@ public sealed class LocalResumeTests(ResumeData data, ITestOutputHelper output) 
         Assert.Equal(straight.Steps, resumed.Steps);
         Assert.Equal([1, 2], resumed.Epochs.Select(e => e.Epoch));
         Assert.All(resumed.Epochs, e => Assert.True(e.LedgerExact, $"epoch {e.Epoch}: {e.SamplesConsumed}/{e.SamplesExpected}"));
+        return new FaultRow("resume-local", "passed", resumed.Epochs.Sum(e => e.SamplesConsumed), resumed.Epochs.Sum(e => e.SamplesExpected), 0, b, a, null,
+            string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"local trainer: stopped after epoch 1, resumed from step {resumed.ResumedFrom.Step}; test AUC vs the straight 2-epoch run (AUC column) differs by {Math.Abs(a - b):G3} (criterion 0.002); ledgers exact"));
     }
 
     [Fact]

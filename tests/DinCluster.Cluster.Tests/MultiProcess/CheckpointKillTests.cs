@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using DinCluster.Cluster.Checkpoints;
 using DinCluster.Cluster.Runs;
+using DinCluster.Cluster.Tests.MultiProcess.FaultSuite;
 using DinCluster.Cluster.Tests.Support;
 using DinCluster.Core.Checkpoints;
 using DinCluster.Data;
@@ -17,6 +18,7 @@ namespace DinCluster.Cluster.Tests.MultiProcess;
 /// SHA-256), then it is SIGKILLed. No hook or variable changes the trainer's code path.
 /// </summary>
 [Trait("Category", "MultiProcess")]
+[Trait("Category", "FaultSuite")]
 [Collection(TorchCollection.Name)]
 public sealed class CheckpointKillTests(ITestOutputHelper output)
 {
@@ -29,7 +31,11 @@ public sealed class CheckpointKillTests(ITestOutputHelper output)
     private static string Dll => Path.Combine(LocalClusterScript.RepoRoot, "src", "DinCluster.Cli", "bin", "Release", "net10.0", "dincluster.dll");
 
     [Fact]
-    public async Task Process_killed_while_writing_a_checkpoint_leaves_the_previous_one_bit_identical_and_resume_continues_from_it()
+    public Task Process_killed_while_writing_a_checkpoint_leaves_the_previous_one_bit_identical_and_resume_continues_from_it() =>
+        FaultRow.Record("kill-during-checkpoint", KillDuringCheckpoint);
+
+    /// <summary>The test; returns its fault-suite row (kill-during-checkpoint.json).</summary>
+    private async Task<FaultRow> KillDuringCheckpoint()
     {
         Assert.True(File.Exists(Dll), $"{Dll} is missing: build src/DinCluster.Cli in Release first (scripts/bootstrap)");
         const ulong seed = 17;
@@ -48,6 +54,8 @@ public sealed class CheckpointKillTests(ITestOutputHelper output)
         string? copied = null;
         Dictionary<string, (long Bytes, string Sha)> before = [];
         string? tmp = null;
+        string[] tmpHeld = [];
+        var attempts = 0;
         for (var attempt = 1; attempt <= 5 && tmp is null; attempt++)
         {
             // Attempt 2+ resumes the run (a lost race leaves a valid run behind).
@@ -81,7 +89,8 @@ public sealed class CheckpointKillTests(ITestOutputHelper output)
             Assert.Equal(0, Kill(process.Id, SigKill));
             await exited.WaitAsync(TimeSpan.FromSeconds(30));
             output.WriteLine($"attempt {attempt}: SIGSTOP then SIGKILL (exit {process.ExitCode}) while {pendingName} held [{string.Join(", ", tmpFiles)}]; newest committed: {copied}");
-            if (Directory.Exists(Path.Combine(root, pendingName))) tmp = pendingName;
+            attempts = attempt;
+            if (Directory.Exists(Path.Combine(root, pendingName))) (tmp, tmpHeld) = (pendingName, [.. tmpFiles.OfType<string>()]);
             else output.WriteLine($"attempt {attempt}: {pendingName} was committed before the freeze landed; trying again");
         }
         Assert.True(tmp is not null, "no attempt caught a checkpoint write in progress");
@@ -108,6 +117,11 @@ public sealed class CheckpointKillTests(ITestOutputHelper output)
         Assert.True(summary.Epochs.Single().LedgerExact, "epoch 1 ledger not exact after the resume");
         Assert.False(Directory.Exists(Path.Combine(root, tmp!)), $"{tmp} is still there after the resumed run wrote checkpoints");
         output.WriteLine($"resumed from {summary.ResumedFrom.Checkpoint} (step {summary.ResumedFrom.Step}), completed at step {summary.Steps}, test AUC {summary.Final?.Auc:F4}");
+        var epoch = summary.Epochs.Single();
+        return new FaultRow("kill-during-checkpoint", "passed", epoch.SamplesConsumed, epoch.SamplesExpected, epoch.SamplesReplayed, summary.Final?.Auc, null, null,
+            $"local trainer SIGKILLed (attempt {attempts}) while {tmp} held {tmpHeld.Length} file(s); the previous checkpoint {copied} " +
+            $"(step {model.Manifest.Step}, {after.Count} files, {after.Sum(f => f.Value.Item1):N0} bytes) is bit-identical (SHA-256 per file) to a copy " +
+            $"taken before the kill and restores; --resume continued from it to the end of the epoch (ledger exact, {tmp} cleared)");
     }
 
     private static Process Start(IEnumerable<string> args, out StringBuilder log)

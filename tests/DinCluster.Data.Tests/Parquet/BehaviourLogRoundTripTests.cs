@@ -32,6 +32,29 @@ public sealed class BehaviourLogRoundTripTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Writer_writes_a_row_group_of_no_rows_that_reads_back_empty_between_the_others()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("part-0.parquet");
+        var samples = Samples.Random(500, seed: 12, log: output.WriteLine);
+        await using (var writer = await BehaviourLogWriter.CreateAsync(path, Schema, rowGroupSize: 200))
+        {
+            foreach (var s in samples.Take(250)) await writer.WriteAsync(s);
+            await writer.WriteEmptyRowGroupAsync();   // ends the 50-row group first
+            foreach (var s in samples.Skip(250)) await writer.WriteAsync(s);
+        }
+
+        var reader = new BehaviourLogReader(Schema);
+        var info = reader.Inspect(path)!;
+        Assert.Equal([200L, 50, 0, 200, 50], info.RowGroupRows);
+        Assert.Equal(0, reader.ReadRowGroup(path, 2, batchId: 2).Count);
+        var all = Batch.Concat([.. Enumerable.Range(0, info.RowGroupCount).Select(g => reader.ReadRowGroup(path, g, batchId: g))], 0);
+        Assert.Equal(500, all.Count);
+        for (var i = 0; i < samples.Count; i++) Samples.AssertSame(samples[i], all, i);
+        Assert.True(reader.Counts.IsEmpty);
+    }
+
+    [Fact]
     public void Reader_reads_labels_as_0_when_no_label_is_required_and_the_file_has_none()
     {
         using var dir = new TempDir();

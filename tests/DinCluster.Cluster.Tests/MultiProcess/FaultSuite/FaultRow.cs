@@ -39,6 +39,25 @@ public sealed record FaultRow(
         }
     }
 
+    /// <summary>
+    /// Runs a test body that returns its row and writes it; when the body throws, writes a "failed" row naming
+    /// the first line of the error, and rethrows.
+    /// </summary>
+    public static async Task<FaultRow> Record(string scenario, Func<Task<FaultRow>> body)
+    {
+        try
+        {
+            var row = await body();
+            row.Write();
+            return row;
+        }
+        catch (Exception e)
+        {
+            new FaultRow(scenario, "failed", null, null, null, null, null, null, e.Message.Split('\n')[0]).Write();
+            throw;
+        }
+    }
+
     /// <summary>Writes the row (replacing an older one of the scenario); returns its path.</summary>
     public string Write()
     {

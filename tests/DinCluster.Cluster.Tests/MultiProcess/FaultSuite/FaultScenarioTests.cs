@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Text.RegularExpressions;
 using DinCluster.Cluster.Runs;
 using DinCluster.Cluster.Tests.Support;
+using DinCluster.Core.Features;
+using DinCluster.Data;
 using Xunit.Abstractions;
 
 namespace DinCluster.Cluster.Tests.MultiProcess.FaultSuite;
@@ -35,12 +37,23 @@ public sealed partial class FaultScenarioTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public Task Worker_killed_mid_epoch_is_replaced_by_reissued_batches_with_every_sample_consumed_once() => Scenario("worker-kill", async () =>
+    public Task Worker_killed_mid_epoch_is_replaced_by_reissued_batches_with_every_sample_consumed_once() =>
+        Scenario("worker-kill", () => WorkerKill("worker-kill", "fault-free", FaultSuiteCluster.TrainArgs, "async"));
+
+    /// <summary>
+    /// The same kill in bsp, whose fault-free run is repeatable to ~0.001 in test AUC (0.7536 in 4 runs), so the
+    /// difference is nearly all the fault's own: the killed worker's part of the step in flight is dropped and re-issued.
+    /// </summary>
+    [Fact]
+    public Task Worker_killed_mid_epoch_in_bsp_lands_on_the_fault_free_bsp_runs_test_auc() =>
+        Scenario("worker-kill-bsp", () => WorkerKill("worker-kill-bsp", "fault-free-bsp", FaultSuiteCluster.BspArgs, "bsp"));
+
+    private async Task<FaultRow> WorkerKill(string scenario, string baselineScenario, IReadOnlyList<string> args, string mode)
     {
-        var baseline = await FaultSuiteCluster.BaselineAuc(output);
         var data = FaultSuiteCluster.Data(output);
+        var baseline = await FaultSuiteCluster.BaselineAuc(output, baselineScenario, data, args);
         using var dir = new TempDir();
-        await using var run = ClusterProcessRun.Start(data, Path.Combine(dir.Path, "run"), FaultSuiteCluster.TrainArgs);
+        await using var run = ClusterProcessRun.Start(data, Path.Combine(dir.Path, "run"), args);
 
         await run.WaitUntil(() => run.LastStep() is (1, >= 30), FaultSuiteCluster.RunTimeout, "epoch 1 past global step 30");
         var pid = run.Pid("worker-1");
@@ -69,11 +82,11 @@ public sealed partial class FaultScenarioTests(ITestOutputHelper output)
         Assert.True(resumed < 15, $"recovery took {resumed:F1}s (target < 15 s)");
 
         var auc = summary.Final!.Auc;
-        Assert.True(Math.Abs(auc - baseline) < FaultSuiteCluster.AucSanityBound, $"test AUC {auc:F4} vs fault-free {baseline:F4}");
-        return new FaultRow("worker-kill", "passed", summary.Epochs.Sum(e => e.SamplesConsumed), summary.Epochs.Sum(e => e.SamplesExpected),
+        AssertAuc(auc, baseline, baselineScenario);
+        return new FaultRow(scenario, "passed", summary.Epochs.Sum(e => e.SamplesConsumed), summary.Epochs.Sum(e => e.SamplesExpected),
             summary.Epochs.Sum(e => e.SamplesReplayed), auc, baseline, resumed,
-            $"SIGKILL at step 30 of epoch 1; unreachable after {flagged}, removed after {removed:F1}s; {FaultSuiteCluster.CompareAuc(auc, baseline)}");
-    });
+            $"{mode}; SIGKILL at step 30 of epoch 1; unreachable after {flagged}, removed after {removed:F1}s; {FaultSuiteCluster.CompareAuc(auc, baseline)} ({baselineScenario})");
+    }
 
     [Fact]
     public Task Worker_stopped_for_seconds_does_not_stall_the_others_and_is_not_downed() => Scenario("slow-worker", async () =>
@@ -121,10 +134,10 @@ public sealed partial class FaultScenarioTests(ITestOutputHelper output)
         var flagged = summary.Reachability.Count(r => r.Event == "unreachable");
 
         var auc = summary.Final!.Auc;
-        Assert.True(Math.Abs(auc - baseline) < FaultSuiteCluster.AucSanityBound, $"test AUC {auc:F4} vs fault-free {baseline:F4}");
+        AssertAuc(auc, baseline, "fault-free");
         return new FaultRow("slow-worker", "passed", summary.Epochs.Sum(e => e.SamplesConsumed), summary.Epochs.Sum(e => e.SamplesExpected),
             0, auc, baseline, null,
-            $"SIGSTOP {stopped:F1}s: {during} steps by the other worker meanwhile, unreachable events {flagged}, nobody downed; {FaultSuiteCluster.CompareAuc(auc, baseline)}");
+            $"async; SIGSTOP {stopped:F1}s: {during} steps by the other worker meanwhile, unreachable events {flagged}, nobody downed; {FaultSuiteCluster.CompareAuc(auc, baseline)}");
     });
 
     [Fact]
@@ -150,13 +163,17 @@ public sealed partial class FaultScenarioTests(ITestOutputHelper output)
             $"run failed as it must, naming the file: \"{Truncate(summary.Error!.Replace(data + "/", "", StringComparison.Ordinal), 100)}\"");
     });
 
+    /// <summary>
+    /// bsp, compared with the fault-free bsp run on the same data minus the skipped row group (<see cref="GoodRowsData"/>):
+    /// the same batches in the same order, so the two runs agree to ~0.001 (async runs of it differed by up to 0.003).
+    /// </summary>
     [Fact]
     public Task Corrupt_row_group_mid_epoch_is_skipped_and_counted_under_skip() => Scenario("bad-data-skip", async () =>
     {
-        var baseline = await FaultSuiteCluster.BaselineAuc(output);
         using var dir = new TempDir();
         var (data, bad, badRows) = await CorruptCopy(dir.Path);
-        await using var run = ClusterProcessRun.Start(data, Path.Combine(dir.Path, "run"), [.. FaultSuiteCluster.TrainArgs, "--on-bad-input", "skip"]);
+        var baseline = await FaultSuiteCluster.BaselineAuc(output, "fault-free-bad-data-skip", GoodRowsData(), FaultSuiteCluster.BspArgs);
+        await using var run = ClusterProcessRun.Start(data, Path.Combine(dir.Path, "run"), [.. FaultSuiteCluster.BspArgs, "--on-bad-input", "skip"]);
 
         var code = await run.WaitForExit(FaultSuiteCluster.RunTimeout, "run over a corrupt row group (skip)");
         output.WriteLine(run.Output);
@@ -174,10 +191,43 @@ public sealed partial class FaultScenarioTests(ITestOutputHelper output)
         }
         Assert.Contains(bad, run.Log("data-0"));
         var auc = summary.Final!.Auc;
+        AssertAuc(auc, baseline, "fault-free-bad-data-skip");
         return new FaultRow("bad-data-skip", "passed", summary.Epochs.Sum(e => e.SamplesConsumed), summary.Epochs.Sum(e => e.SamplesExpected),
             0, auc, baseline, null,
-            $"{badRows} rows of a corrupt row group skipped in each epoch and counted (summary bad_input); data set = the baseline's + a file");
+            $"bsp; {badRows} rows of a corrupt row group skipped in each epoch and counted (summary bad_input); {FaultSuiteCluster.CompareAuc(auc, baseline)} on the same data minus that row group (fault-free-bad-data-skip)");
     });
+
+    /// <summary>
+    /// The data bad-data-skip trains on, minus the row group it skips (generated once into the cache): the suite's
+    /// data plus train/part-bad.parquet holding row groups 0, 2, 3, ... of the first train file and, in place of
+    /// row group 1, a row group of no rows. Same file name and the same number of row groups, so the trainer's
+    /// seeded row-group order is the same as the faulted run's: the runs differ only in the skipped rows (and in
+    /// timing). With the row group left out the order changed and the (async) skip run landed 0.003-0.005 lower.
+    /// </summary>
+    private string GoodRowsData()
+    {
+        var source = FaultSuiteCluster.Data(output);
+        var dir = source + "-minus-bad-row-group";
+        if (File.Exists(Path.Combine(dir, "dataset.json"))) return dir;
+        var tmp = dir + ".tmp";
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+        FaultSuiteCluster.CopyData(source, tmp);
+        var first = Directory.GetFiles(Path.Combine(source, "train"), "*.parquet").Order(StringComparer.Ordinal).First();
+        var schema = FeatureSchema.Default(maxLen: FaultSuiteCluster.DataSettings.HistoryMax);
+        var reader = new BehaviourLogReader(schema);
+        var groups = reader.Inspect(first)!.RowGroupRows;
+        using (var writer = BehaviourLogWriter.Create(Path.Combine(tmp, "train", "part-bad.parquet"), schema, FaultSuiteCluster.DataSettings.RowGroupSize))
+        {
+            for (var g = 0; g < groups.Count; g++)
+            {
+                if (g == 1) writer.WriteEmptyRowGroupAsync().GetAwaiter().GetResult();
+                else writer.Write(reader.ReadRowGroup(first, g, batchId: g));
+            }
+        }
+        output.WriteLine($"baseline data for bad-data-skip: {tmp} with the {groups.Count - 1} readable row groups of {Path.GetFileName(first)} as train/part-bad.parquet");
+        Directory.Move(tmp, dir);
+        return dir;
+    }
 
     /// <summary>The suite's data plus train/part-bad.parquet: a copy of a train file whose row group 1 is corrupt.</summary>
     private async Task<(string Data, string BadFile, long BadRows)> CorruptCopy(string dir)
@@ -188,6 +238,14 @@ public sealed partial class FaultScenarioTests(ITestOutputHelper output)
         var rows = await FaultSuiteCluster.CorruptRowGroup(bad, rowGroup: 1);
         output.WriteLine($"corrupted row group 1 ({rows} rows) of {bad}");
         return (data, bad, rows);
+    }
+
+    /// <summary>The criterion: the final test AUC within 0.005 of the fault-free run with the same seed (both printed).</summary>
+    private void AssertAuc(double auc, double baseline, string baselineScenario)
+    {
+        output.WriteLine($"test AUC {auc:F4}, fault-free ({baselineScenario}) {baseline:F4}, difference {auc - baseline:+0.0000;-0.0000}; train seed 3, data seed {FaultSuiteCluster.DataSeed}");
+        Assert.True(Math.Abs(auc - baseline) <= FaultSuiteCluster.AucTolerance,
+            $"test AUC {auc:F4} is not within {FaultSuiteCluster.AucTolerance} of the fault-free run's {baseline:F4} ({baselineScenario})");
     }
 
     private static void AssertEpochsExact(RunSummary summary)

@@ -329,11 +329,16 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
             }
             else if (!_awaitingDenseReply) RequestDense(d);
         }
-        if (_current is { Phase: Phase.Pulling } c && c.Pull.IsComplete && c.Dense is not null) c.Phase = Phase.Ready;
+        if (_current is { Phase: Phase.Pulling } c && c.Pull.IsComplete && c.Dense is not null)
+        {
+            c.Phase = Phase.Ready;
+            c.ReadyAt = Stopwatch.GetTimestamp();
+        }
         if (_current is { Phase: Phase.Ready } r && _pushing.Count < MaxPushesInFlight && GateOpen())
         {
             r.Phase = Phase.Computing;
             r.ComputeStarted = Stopwatch.GetTimestamp();
+            _metrics.ComputeStarting(r);
             _runner.Tell(new StepRunner.RunTrainStep(r.Batch, r.Index, r.Pull.Rows.Select(t => t.Values).ToArray(), r.Dense!));
         }
         // Prefetch: the next batch's rows are pulled while the current one computes (not in bsp,
@@ -431,6 +436,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
             return;
         }
         _pushing.RemoveAt(at);
+        _metrics.PushSlotFreed();
         _start.DataShards[w.Shard].Tell(new BatchAcked(batchId, Index));
         _clock++;
         _metrics.Applied(w);
@@ -500,13 +506,50 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         // Observability (Stopwatch timestamps): pull start, compute start, push start.
         public long Started { get; } = Stopwatch.GetTimestamp();
         public long ComputeStarted { get; set; }
+        /// <summary>Rows (and dense weights) in: the batch could compute from here on.</summary>
+        public long ReadyAt { get; set; }
         public long PushStarted { get; set; }
         public bool PullObserved { get; set; }
     }
 
-    /// <summary>This worker's series in <see cref="NodeMetrics"/>, updated at existing points of a step.</summary>
+    protected override void PostStop() => _metrics.LogSummary(_log, _start?.WorkerIndex ?? -1);
+
+    /// <summary>
+    /// This worker's series in <see cref="NodeMetrics"/>, updated at existing points of a step, and
+    /// where its compute time went (logged when the worker stops): each gap between two steps is
+    /// put down to what came last before the next step could start: its batch, its rows (and
+    /// dense weights), or a free push slot (the acks of earlier pushes).
+    /// </summary>
     private sealed class WorkerInstruments(NodeMetrics m, string actor)
     {
+        private long _firstStart, _lastEnd, _computeTicks, _waitBatch, _waitRows, _waitAcks, _computed, _slotFreed;
+
+        public void ComputeStarting(Work w)
+        {
+            var now = w.ComputeStarted;
+            if (_firstStart == 0) _firstStart = now;
+            else if (_lastEnd > 0 && now > _lastEnd)
+            {
+                var gap = now - _lastEnd;
+                // Whatever arrived last held the step back.
+                if (w.Started >= w.ReadyAt - 1 && w.Started >= _slotFreed) _waitBatch += gap;
+                else if (w.ReadyAt >= _slotFreed) _waitRows += gap;
+                else _waitAcks += gap;
+            }
+        }
+
+        public void PushSlotFreed() => _slotFreed = Stopwatch.GetTimestamp();
+
+        public void LogSummary(ILoggingAdapter log, int worker)
+        {
+            if (_computed == 0) return;
+            var span = (double)(_lastEnd - _firstStart);
+            string Pct(long ticks) => $"{100 * ticks / span:F0}%";
+            log.Info($"worker {worker}: {_computed} steps in {span / Stopwatch.Frequency:F1} s: computing {Pct(_computeTicks)} " +
+                $"({1000.0 * _computeTicks / Stopwatch.Frequency / _computed:F1} ms/step); between steps waiting for batches {Pct(_waitBatch)}, " +
+                $"rows {Pct(_waitRows)}, push acks {Pct(_waitAcks)}");
+        }
+
         private readonly Counter _samples = m.SamplesTrained(actor);
         private readonly Counter _steps = m.Steps(actor);
         private readonly Counter _replicaSteps = m.DenseReplicaSteps(actor);
@@ -531,6 +574,9 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         public void Pushed(Work w, TableRows[] gradients, int denseFloats)
         {
             w.PushStarted = Stopwatch.GetTimestamp();
+            _lastEnd = w.PushStarted;
+            _computeTicks += w.PushStarted - w.ComputeStarted;
+            _computed++;
             _stepSeconds.Observe(Stopwatch.GetElapsedTime(w.ComputeStarted, w.PushStarted).TotalSeconds);
             _pushBytes.Add(gradients.Sum(g => g.Ids.Length * 8L + g.Values.Length * 4L) + denseFloats * 4L);
         }

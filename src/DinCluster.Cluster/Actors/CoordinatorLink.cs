@@ -1,0 +1,76 @@
+using Akka.Actor;
+using DinCluster.Cluster.Protocol;
+
+namespace DinCluster.Cluster.Actors;
+
+/// <summary>
+/// A member's (worker, PS, data shard) tie to the coordinator singleton, for a coordinator takeover
+/// (a standby `train --standby` process hosts the singleton once the active coordinator's node is removed).
+/// The member watches the coordinator that assigned it; when that one is gone it announces itself again
+/// (<see cref="JoinTraining"/>) through the node's singleton proxy, which finds the new singleton and buffers
+/// until then. The announcement is repeated a few times: the proxy learns of the removal from the same
+/// cluster event as the member, so the first one may still be forwarded to the lost singleton.
+/// <code>
+///   assigned(C) --Terminated(C)--> rejoining: JoinTraining now and every 2 s, at most 4 times --assigned(C')--> assigned(C')
+/// </code>
+/// </summary>
+internal sealed class CoordinatorLink(IActorRef proxy, NodeRole role)
+{
+    private const int Attempts = 4;
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
+    private int _left;
+
+    /// <summary>The coordinator that assigned this member (Nobody before the first assignment and after a loss).</summary>
+    public IActorRef Current { get; private set; } = ActorRefs.Nobody;
+
+    /// <summary>Whether this member was ever assigned (so a new assignment may be a takeover).</summary>
+    public bool WasAssigned { get; private set; }
+
+    /// <summary>The first announcement, from PreStart.</summary>
+    public void Join() => proxy.Tell(new JoinTraining(role));
+
+    /// <summary>
+    /// <paramref name="coordinator"/> assigned this member. True when it is another coordinator than the one
+    /// before (a takeover: the member must drop what it holds for the old one).
+    /// </summary>
+    public bool Assigned(IActorContext context, ITimerScheduler timers, IActorRef coordinator)
+    {
+        timers.Cancel(RejoinTick.Instance);
+        if (Current.Equals(coordinator)) return false;
+        var takeover = WasAssigned;
+        if (!Current.IsNobody()) context.Unwatch(Current);
+        Current = coordinator;
+        WasAssigned = true;
+        context.Watch(coordinator);
+        return takeover;
+    }
+
+    /// <summary>True when <paramref name="actor"/> is the coordinator: it is gone; the member announces itself again.</summary>
+    public bool Lost(ITimerScheduler timers, IActorRef actor)
+    {
+        if (Current.IsNobody() || !Current.Equals(actor)) return false;
+        Current = ActorRefs.Nobody;
+        Join();
+        _left = Attempts - 1;
+        timers.StartPeriodicTimer(RejoinTick.Instance, RejoinTick.Instance, Interval);
+        return true;
+    }
+
+    /// <summary>A repeated announcement while no new coordinator assigned this member.</summary>
+    public void Tick(ITimerScheduler timers)
+    {
+        if (!Current.IsNobody() || _left <= 0)
+        {
+            timers.Cancel(RejoinTick.Instance);
+            return;
+        }
+        _left--;
+        Join();
+    }
+}
+
+/// <summary>Timer message of <see cref="CoordinatorLink"/> (local only).</summary>
+internal sealed record RejoinTick
+{
+    public static readonly RejoinTick Instance = new();
+}

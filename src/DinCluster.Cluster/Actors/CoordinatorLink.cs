@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster;
 using DinCluster.Cluster.Protocol;
 
 namespace DinCluster.Cluster.Actors;
@@ -45,15 +46,28 @@ internal sealed class CoordinatorLink(IActorRef proxy, NodeRole role)
         return takeover;
     }
 
-    /// <summary>True when <paramref name="actor"/> is the coordinator: it is gone; the member announces itself again.</summary>
-    public bool Lost(ITimerScheduler timers, IActorRef actor)
+    /// <summary>
+    /// <paramref name="actor"/> terminated. <see cref="LinkLoss.Lost"/> when it is the coordinator and this node stays:
+    /// the member announces itself again; <see cref="LinkLoss.NodeLeaving"/> when this node is leaving the cluster
+    /// itself (the end of a job: every remote actor looks terminated then); else <see cref="LinkLoss.NotCoordinator"/>.
+    /// </summary>
+    public LinkLoss Lost(IActorContext context, ITimerScheduler timers, IActorRef actor)
     {
-        if (Current.IsNobody() || !Current.Equals(actor)) return false;
+        if (Current.IsNobody() || !Current.Equals(actor)) return LinkLoss.NotCoordinator;
         Current = ActorRefs.Nobody;
+        if (NodeLeaving(context.System)) return LinkLoss.NodeLeaving;
         Join();
         _left = Attempts - 1;
         timers.StartPeriodicTimer(RejoinTick.Instance, RejoinTick.Instance, Interval);
-        return true;
+        return LinkLoss.Lost;
+    }
+
+    private static bool NodeLeaving(ActorSystem system)
+    {
+        // Actor tests run members without a cluster.
+        if (((ExtendedActorSystem)system).Provider is not Akka.Cluster.ClusterActorRefProvider) return false;
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        return cluster.IsTerminated || cluster.SelfMember.Status is not (MemberStatus.Up or MemberStatus.WeaklyUp or MemberStatus.Joining);
     }
 
     /// <summary>A repeated announcement while no new coordinator assigned this member.</summary>
@@ -68,6 +82,9 @@ internal sealed class CoordinatorLink(IActorRef proxy, NodeRole role)
         Join();
     }
 }
+
+/// <summary>What a member's Terminated meant for its coordinator link.</summary>
+internal enum LinkLoss { NotCoordinator, Lost, NodeLeaving }
 
 /// <summary>Timer message of <see cref="CoordinatorLink"/> (local only).</summary>
 internal sealed record RejoinTick

@@ -111,7 +111,9 @@ public sealed class DataShardActor : ReceiveActor, IWithTimers
         });
         Receive<Terminated>(m =>
         {
-            if (_link.Lost(Timers, m.ActorRef))
+            var loss = _link.Lost(Context, Timers, m.ActorRef);
+            if (loss == LinkLoss.NodeLeaving) return;
+            if (loss == LinkLoss.Lost)
             {
                 _log.Warning("data shard {0}: the coordinator {1} is gone; epoch {2} stops here ({3} of {4} batches acked) until the next coordinator restores it",
                     _index, m.ActorRef.Path, _ledger?.Epoch ?? 0, _ledger?.Batches - _ledger?.Pending - _ledger?.InFlight ?? 0, _ledger?.Batches ?? 0);

@@ -73,7 +73,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         });
         Receive<Terminated>(m =>
         {
-            if (_link.Lost(Timers, m.ActorRef))
+            if (_link.Lost(Context, Timers, m.ActorRef) == LinkLoss.Lost)
                 _log.Warning("PS shard {0}: the coordinator {1} is gone; announcing this shard to the next one", _shard.ShardIndex, m.ActorRef.Path);
         });
         Receive<RejoinTick>(_ => _link.Tick(Timers));

@@ -117,7 +117,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
     /// <summary>The coordinator is gone (its node was removed): drop everything and wait for the next one.</summary>
     private void CoordinatorLost(IActorRef actor)
     {
-        if (!_link.Lost(Timers, actor)) return;
+        if (_link.Lost(Context, Timers, actor) != LinkLoss.Lost) return;
         _log.Warning("worker {0}: the coordinator {1} is gone; dropping {2} queued batch(es){3} and waiting for the next coordinator",
             _start?.WorkerIndex ?? -1, actor.Path, _queue.Count, _current is null ? "" : " and the step in flight");
         DropAll();

@@ -119,6 +119,7 @@ public static class TrainCommand
         var args = options.Args;
         var shape = Shape(options);
         var standby = args.Flag("standby");
+        if (standby && options.Get("out") is null) throw new CliException("--standby needs --out RUN: the run folder of the job it may take over (the active coordinator's --out)");
         if (CoordinatorNode(options) is not { } node)
         {
             if (standby) throw new CliException("--standby needs --seeds: a standby coordinator joins the cluster of an active one");

@@ -878,7 +878,12 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         }
         else _summary.ResumedFrom = new ResumeRecord(Path.GetRelativePath(_setup.Job.OutDir, point.Directory), p.Step, p.Epoch, p.EpochComplete, point.PsShards, _ps.Count);
         Out.WriteLine($"coordinator: resuming from {Path.GetFileName(point.Directory)}: step {p.Step}, epoch {p.Epoch} ({(p.EpochComplete ? "complete" : $"{p.DataShards.Sum(d => d.ConsumedBatchIds.Length)} batches done")}), {point.PsShards} -> {_ps.Count} PS shard(s)");
-        if (p.ResumeEpoch > _setup.Job.Epochs) Finish(null);
+        if (p.ResumeEpoch > _setup.Job.Epochs)
+        {
+            // Taken over after the last epoch's checkpoint: nothing is left to train.
+            if (_takeover is not null) TakeoverStarted();
+            Finish(null);
+        }
         else StartEpoch(p.ResumeEpoch, p);
     }
 

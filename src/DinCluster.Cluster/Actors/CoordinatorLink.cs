@@ -7,19 +7,20 @@ namespace DinCluster.Cluster.Actors;
 /// <summary>
 /// A member's (worker, PS, data shard) tie to the coordinator singleton, for a coordinator takeover
 /// (a standby `train --standby` process hosts the singleton once the active coordinator's node is removed).
-/// The member watches the coordinator that assigned it; when that one is gone it announces itself again
-/// (<see cref="JoinTraining"/>) through the node's singleton proxy, which finds the new singleton and buffers
-/// until then. The announcement is repeated a few times: the proxy learns of the removal from the same
-/// cluster event as the member, so the first one may still be forwarded to the lost singleton.
+/// The member announces itself (<see cref="JoinTraining"/>) through its node's singleton proxy, and again every
+/// 3 s for as long as no coordinator has assigned it: the first announcement may reach a coordinator that is lost
+/// before it assigns anyone (or, after a loss, the lost one: the proxy learns of the removal from the same cluster
+/// event as the member). Once assigned, the member watches that coordinator; when it is gone, the member
+/// announces itself again until the next coordinator assigns it.
 /// <code>
-///   assigned(C) --Terminated(C)--> rejoining: JoinTraining now and every 2 s, at most 4 times --assigned(C')--> assigned(C')
+///   unassigned: JoinTraining now and every 3 s --assigned(C)--> assigned(C) --Terminated(C)--> unassigned
 /// </code>
+/// A member that is never assigned (beyond the job's shape) keeps announcing itself; the coordinator keeps PS
+/// members as spares and logs the others once.
 /// </summary>
 internal sealed class CoordinatorLink(IActorRef proxy, NodeRole role)
 {
-    private const int Attempts = 4;
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
-    private int _left;
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(3);
 
     /// <summary>The coordinator that assigned this member (Nobody before the first assignment and after a loss).</summary>
     public IActorRef Current { get; private set; } = ActorRefs.Nobody;
@@ -27,8 +28,12 @@ internal sealed class CoordinatorLink(IActorRef proxy, NodeRole role)
     /// <summary>Whether this member was ever assigned (so a new assignment may be a takeover).</summary>
     public bool WasAssigned { get; private set; }
 
-    /// <summary>The first announcement, from PreStart.</summary>
-    public void Join() => proxy.Tell(new JoinTraining(role));
+    /// <summary>Announces this member now and every few seconds until a coordinator assigns it (PreStart, and after a loss).</summary>
+    public void Join(ITimerScheduler timers)
+    {
+        proxy.Tell(new JoinTraining(role));
+        timers.StartPeriodicTimer(RejoinTick.Instance, RejoinTick.Instance, Interval);
+    }
 
     /// <summary>
     /// <paramref name="coordinator"/> assigned this member. True when it is another coordinator than the one
@@ -56,9 +61,7 @@ internal sealed class CoordinatorLink(IActorRef proxy, NodeRole role)
         if (Current.IsNobody() || !Current.Equals(actor)) return LinkLoss.NotCoordinator;
         Current = ActorRefs.Nobody;
         if (NodeLeaving(context.System)) return LinkLoss.NodeLeaving;
-        Join();
-        _left = Attempts - 1;
-        timers.StartPeriodicTimer(RejoinTick.Instance, RejoinTick.Instance, Interval);
+        Join(timers);
         return LinkLoss.Lost;
     }
 
@@ -70,16 +73,11 @@ internal sealed class CoordinatorLink(IActorRef proxy, NodeRole role)
         return cluster.IsTerminated || cluster.SelfMember.Status is not (MemberStatus.Up or MemberStatus.WeaklyUp or MemberStatus.Joining);
     }
 
-    /// <summary>A repeated announcement while no new coordinator assigned this member.</summary>
+    /// <summary>The periodic announcement while no coordinator has assigned this member.</summary>
     public void Tick(ITimerScheduler timers)
     {
-        if (!Current.IsNobody() || _left <= 0)
-        {
-            timers.Cancel(RejoinTick.Instance);
-            return;
-        }
-        _left--;
-        Join();
+        if (Current.IsNobody()) proxy.Tell(new JoinTraining(role));
+        else timers.Cancel(RejoinTick.Instance);
     }
 }
 

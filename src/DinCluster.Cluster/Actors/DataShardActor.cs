@@ -54,9 +54,13 @@ public sealed class DataShardActor : ReceiveActor, IWithTimers
 
     public static Props Props(IActorRef coordinator) => Akka.Actor.Props.Create(() => new DataShardActor(coordinator));
 
-    protected override void PreStart() => _link.Join();
+    protected override void PreStart() => _link.Join(Timers);
 
-    private void Unassigned() => Receive<AssignRowGroups>(Assign);
+    private void Unassigned()
+    {
+        Receive<AssignRowGroups>(Assign);
+        Receive<RejoinTick>(_ => _link.Tick(Timers));
+    }
 
     private void Assign(AssignRowGroups m)
     {

@@ -46,9 +46,13 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
 
     public static Props Props(IActorRef coordinator) => Akka.Actor.Props.Create(() => new ParameterServerActor(coordinator));
 
-    protected override void PreStart() => _link.Join();
+    protected override void PreStart() => _link.Join(Timers);
 
-    private void Unassigned() => Receive<AssignPsShard>(Assign);
+    private void Unassigned()
+    {
+        Receive<AssignPsShard>(Assign);
+        Receive<RejoinTick>(_ => _link.Tick(Timers));
+    }
 
     private void Assign(AssignPsShard m)
     {

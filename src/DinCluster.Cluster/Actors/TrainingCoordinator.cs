@@ -925,6 +925,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     }
 
     private readonly HashSet<int> _awaitingResets = [];
+    private readonly HashSet<IActorRef> _unused = [];
 
     private void Recovering()
     {
@@ -1015,7 +1016,8 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
                 _log.Info("ps {0} joined after the cluster formed; kept as a spare", Sender.Path);
                 return;
             }
-            _log.Info("{0} {1} joined after the cluster formed; not used by this run", m.Role, Sender.Path);
+            // Members not used by the run keep announcing themselves (CoordinatorLink): say so once.
+            if (!_workers.Contains(Sender) && !_data.Contains(Sender) && _unused.Add(Sender)) _log.Info("{0} {1} joined after the cluster formed; not used by this run", m.Role, Sender.Path);
         });
         Receive<ClusterEvent.UnreachableMember>(m =>
         {

@@ -82,7 +82,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
     protected override void PreStart()
     {
         _runner = Context.ActorOf(StepRunner.Props(ClusterSettings.ComputeDispatcher), "compute");
-        _link.Join();
+        _link.Join(Timers);
     }
 
     private int Index => _start.WorkerIndex;

@@ -72,7 +72,8 @@ public static class ClusterRunner
     /// <paramref name="standby"/>: a standby coordinator (`train --seeds ... --standby`, started after the active
     /// one): a younger coordinator-role member, so the singleton starts here only once the active coordinator's node
     /// is removed, and then takes the job over from the run's newest checkpoint. A standby the active coordinator
-    /// dismisses at the end of the job returns a summary with status "standby" and writes nothing.
+    /// dismisses at the end of the job returns a summary with status "standby", one that never joined the cluster a
+    /// failed one; neither writes anything to the run folder.
     /// </summary>
     public static async Task<ClusterRunResult> RunCoordinator(
         TrainJob job, ClusterShapeOptions shape, NodeOptions node, TextWriter log, CancellationToken ct = default, bool standby = false)
@@ -86,11 +87,12 @@ public static class ClusterRunner
         var cluster = ClusterNode.Start(settings with { Roles = roles }, roles, setup, NodeHost.TorchThreads(node));
         // Nothing to record unless this standby took the job over (the active coordinator writes the run's files).
         bool Records() => setup.Standby is not { TookOver: false };
-        ClusterRunResult NotTakenOver(string why)
+        // failed: the standby never became a member, so it could not have taken over (its command exits 1).
+        ClusterRunResult NotTakenOver(string why, bool failed = false)
         {
             log.WriteLine($"standby coordinator {cluster.Address}: {why}; the job was not taken over");
             var summary = setup.NewSummary(started);
-            summary.Status = "standby";
+            summary.Status = failed ? "failed" : "standby";
             summary.Error = why;
             return new ClusterRunResult(summary, []);
         }
@@ -103,7 +105,7 @@ public static class ClusterRunner
             }
             else log.WriteLine($"coordinator node {cluster.Address}; waiting for the other nodes to join");
             var error = await WaitUntilUp(cluster, settings, ct);
-            if (error is not null) return Records() ? Failed(setup, started, error) : NotTakenOver(error);
+            if (error is not null) return Records() ? Failed(setup, started, error) : NotTakenOver(error, failed: true);
 
             var finished = await Task.WhenAny(result.Task, cluster.System.WhenTerminated).WaitAsync(ct);
             if (finished != result.Task)

@@ -29,6 +29,11 @@ public static class TrainCommand
           --seeds HOST:PORT[,..]  multi-process/multi-host: this process is the coordinator node of a
                                   cluster whose other nodes run `dincluster node` (see --port)
           --port P                this coordinator's port with --seeds (default 0 = any free port)
+          --standby               with --seeds: a standby coordinator (start it after the active one, with
+                                  the same job flags and --out): idle until the active coordinator's node
+                                  is removed, then it takes the job over from the run's newest checkpoint
+                                  (workers, PS and data nodes stay and re-register) and finishes it; exits 0
+                                  when dismissed at the end of a job it did not take over
           --hostname H            address other nodes reach this coordinator at (default 127.0.0.1;
                                   under --deployment docker the container's own IPv4 address)
           --deployment multiprocess|docker   cluster-config overlay with --seeds (default multiprocess)
@@ -83,6 +88,12 @@ public static class TrainCommand
         using var metrics = CommandOptions.StartMetrics(metricsPort, Console.Out);
 
         var summary = train(job);
+        if (summary.Status == "standby")
+        {
+            // A standby coordinator that never took the job over: the active coordinator ran it to its end.
+            Console.WriteLine($"standby coordinator: not needed ({summary.Error})");
+            return 0;
+        }
         PrintSummary(summary, job);
         if (compare)
         {
@@ -107,14 +118,17 @@ public static class TrainCommand
     {
         var args = options.Args;
         var shape = Shape(options);
+        var standby = args.Flag("standby");
+        if (standby && options.Get("out") is null) throw new CliException("--standby needs --out RUN: the run folder of the job it may take over (the active coordinator's --out)");
         if (CoordinatorNode(options) is not { } node)
         {
+            if (standby) throw new CliException("--standby needs --seeds: a standby coordinator joins the cluster of an active one");
             // Without seeds the coordinator-node options (--port, --hostname, --deployment) are accepted and unused.
             foreach (var unused in (string[])["port", "hostname", "deployment", "tls-cert", "tls-password", "tls-ca"]) args.Has(unused);
             var configPath = options.Get("cluster-config");
             return job => ClusterRunner.RunSimulated(job, shape, Console.Out, configPath).GetAwaiter().GetResult().Summary;
         }
-        return job => ClusterRunner.RunCoordinator(job, shape, node, Console.Out).GetAwaiter().GetResult().Summary;
+        return job => ClusterRunner.RunCoordinator(job, shape, node, Console.Out, standby: standby).GetAwaiter().GetResult().Summary;
     }
 
     /// <summary>Workers, data shards, nodes and sync mode of a cluster run (flags, else DINCLUSTER_* variables).</summary>

@@ -6,7 +6,8 @@ namespace DinCluster.Cluster.Actors;
 
 /// <summary>
 /// What the coordinator singleton is started with, on the coordinator node (local objects: the
-/// result promise and the log never cross the wire).
+/// result promise and the log never cross the wire). <paramref name="Standby"/>: this node is a standby
+/// coordinator (`train --standby`); a singleton that starts here takes the job over from the lost one.
 /// </summary>
 public sealed record CoordinatorSetup(
     TrainJob Job,
@@ -19,7 +20,8 @@ public sealed record CoordinatorSetup(
     string Command,
     TimeSpan FormationTimeout,
     TextWriter Log,
-    TaskCompletionSource<ClusterRunResult> Result)
+    TaskCompletionSource<ClusterRunResult> Result,
+    StandbyLog? Standby = null)
 {
     /// <summary>A run record with this job's config and cluster shape, as the coordinator starts it.</summary>
     public RunSummary NewSummary(DateTime startedUtc) => new()

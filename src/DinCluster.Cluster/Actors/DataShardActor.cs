@@ -17,9 +17,13 @@ namespace DinCluster.Cluster.Actors;
 /// <code>
 ///   Unassigned --AssignRowGroups--> Assigned --StartEpoch--> Serving --(all acked)--> EpochCompleted to coordinator
 ///                                        ^------------------------------------------------'  (next StartEpoch)
+///   Serving --its coordinator gone--> Serving with no epoch (credit dropped; announces itself to the next one)
+///           --AssignRowGroups from another coordinator--> Serving --RestoreEpoch--> ...
 /// </code>
+/// After a coordinator takeover the batches acked under the lost coordinator that the restored
+/// checkpoint does not hold are reported as rolled back (<see cref="EpochStarted"/>): they are trained again.
 /// </summary>
-public sealed class DataShardActor : ReceiveActor
+public sealed class DataShardActor : ReceiveActor, IWithTimers
 {
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _coordinator;
@@ -35,21 +39,36 @@ public sealed class DataShardActor : ReceiveActor
     // What this epoch's reads refused; a row group decoded again (after a re-issue) is not counted twice.
     private BadInputCounts _epochBadInput = new();
     private readonly HashSet<int> _countedGroups = [];
+    private readonly CoordinatorLink _link;
+    // The ledger that was running when the coordinator was lost: what the next epoch start rolls back.
+    private RowGroupLedger? _lostLedger;
 
     public DataShardActor(IActorRef coordinator)
     {
         _coordinator = coordinator;
+        _link = new CoordinatorLink(coordinator, NodeRole.DataShard);
         Become(Unassigned);
     }
 
+    public ITimerScheduler Timers { get; set; } = null!;
+
     public static Props Props(IActorRef coordinator) => Akka.Actor.Props.Create(() => new DataShardActor(coordinator));
 
-    protected override void PreStart() => _coordinator.Tell(new JoinTraining(NodeRole.DataShard));
+    protected override void PreStart() => _link.Join(Timers);
 
-    private void Unassigned() => Receive<AssignRowGroups>(Assign);
+    private void Unassigned()
+    {
+        Receive<AssignRowGroups>(Assign);
+        Receive<RejoinTick>(_ => _link.Tick(Timers));
+    }
 
     private void Assign(AssignRowGroups m)
     {
+        if (_link.Assigned(Context, Timers, Sender))
+        {
+            _log.Info("data shard {0}: assigned again by a new coordinator ({1})", m.ShardIndex, Sender.Path);
+            DropEpoch();
+        }
         _index = m.ShardIndex;
         _groups = m.RowGroups;
         _job = TrainJobJson.Read(m.Options.JobJson);
@@ -59,8 +78,21 @@ public sealed class DataShardActor : ReceiveActor
         Become(Serving);
     }
 
+    /// <summary>The coordinator is gone: no batch is issued until a new one starts an epoch; workers ask again.</summary>
+    private void DropEpoch()
+    {
+        if (_ledger is not null) _lostLedger = _ledger;
+        _ledger = null;
+        _decoded = null;
+        foreach (var w in _workers.Values) Context.Unwatch(w);
+        _workers.Clear();
+        _credit.Clear();
+    }
+
     private void Serving()
     {
+        Receive<AssignRowGroups>(Assign);
+        Receive<RejoinTick>(_ => _link.Tick(Timers));
         Receive<StartEpoch>(m => Start(m.Epoch, []));
         Receive<RestoreEpoch>(m =>
         {
@@ -83,6 +115,15 @@ public sealed class DataShardActor : ReceiveActor
         });
         Receive<Terminated>(m =>
         {
+            var loss = _link.Lost(Context, Timers, m.ActorRef);
+            if (loss == LinkLoss.NodeLeaving) return;
+            if (loss == LinkLoss.Lost)
+            {
+                _log.Warning("data shard {0}: the coordinator {1} is gone; epoch {2} stops here ({3} of {4} batches acked) until the next coordinator restores it",
+                    _index, m.ActorRef.Path, _ledger?.Epoch ?? 0, _ledger?.Batches - _ledger?.Pending - _ledger?.InFlight ?? 0, _ledger?.Batches ?? 0);
+                DropEpoch();
+                return;
+            }
             var worker = _workers.FirstOrDefault(kv => kv.Value.Equals(m.ActorRef));
             if (worker.Value is null) return;
             _workers.Remove(worker.Key);
@@ -103,11 +144,20 @@ public sealed class DataShardActor : ReceiveActor
         _ledger = new RowGroupLedger(epoch, BatchTicket.Plan(epoch, _index, _epochOrder, _job.BatchSize));
         if (consumed.Length > 0)
             _log.Info("data shard {0}: epoch {1} restored with {2} of {3} batches consumed", _index, epoch, _ledger.RestoreConsumed(consumed), _ledger.Batches);
+        // After a takeover: what was acked under the lost coordinator and is not in the checkpoint is trained again.
+        // A ledger of an earlier epoch than the restored one was completed (its end is checkpointed); one of a later
+        // epoch (no such checkpoint) is redone whole.
+        var (rolledBatches, rolledSamples) = _lostLedger is { } lost && lost.Epoch >= epoch
+            ? lost.ConsumedExcept(lost.Epoch == epoch ? consumed : [])
+            : (0, 0L);
+        _lostLedger = null;
+        if (rolledBatches > 0)
+            _log.Info("data shard {0}: {1} batches ({2} samples) acked under the lost coordinator are not in the checkpoint; they are trained again", _index, rolledBatches, rolledSamples);
         _decoded = null;
         _reported = false;
         _epochBadInput = new BadInputCounts();
         _countedGroups.Clear();
-        Sender.Tell(new EpochStarted(_index, epoch, _ledger.Batches, _ledger.SamplesExpected));
+        Sender.Tell(new EpochStarted(_index, epoch, _ledger.Batches, _ledger.SamplesExpected, rolledBatches, rolledSamples));
         Serve();
         ReportIfComplete();
     }

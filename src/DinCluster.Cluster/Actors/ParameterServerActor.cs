@@ -18,12 +18,14 @@ namespace DinCluster.Cluster.Actors;
 /// <see cref="StepBuffer"/> for the coordinator's <see cref="ApplyStep"/>.
 /// <code>
 ///   Unassigned --AssignPsShard--> Serving
+///   Serving --its coordinator gone--> Serving (announces itself to the new one) --AssignPsShard from another coordinator--> fresh shard
 /// </code>
+/// After a coordinator takeover the new coordinator assigns the shard again (a fresh table) and restores it
+/// from the newest checkpoint, as every other shard.
 /// </summary>
-public sealed class ParameterServerActor : ReceiveActor
+public sealed class ParameterServerActor : ReceiveActor, IWithTimers
 {
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly IActorRef _coordinator;
     private PushAssembler _assembler = new();
     private StepBuffer _steps = new();
     private EmbeddingShard _shard = null!;
@@ -32,20 +34,30 @@ public sealed class ParameterServerActor : ReceiveActor
     private PsInstruments _metrics = null!;
     private long _pullRequests, _rowsPulled, _pushesApplied, _duplicates, _nanRejected;
 
+    private readonly CoordinatorLink _link;
+
     public ParameterServerActor(IActorRef coordinator)
     {
-        _coordinator = coordinator;
+        _link = new CoordinatorLink(coordinator, NodeRole.ParameterServer);
         Become(Unassigned);
     }
 
+    public ITimerScheduler Timers { get; set; } = null!;
+
     public static Props Props(IActorRef coordinator) => Akka.Actor.Props.Create(() => new ParameterServerActor(coordinator));
 
-    protected override void PreStart() => _coordinator.Tell(new JoinTraining(NodeRole.ParameterServer));
+    protected override void PreStart() => _link.Join(Timers);
 
-    private void Unassigned() => Receive<AssignPsShard>(Assign);
+    private void Unassigned()
+    {
+        Receive<AssignPsShard>(Assign);
+        Receive<RejoinTick>(_ => _link.Tick(Timers));
+    }
 
     private void Assign(AssignPsShard m)
     {
+        if (_link.Assigned(Context, Timers, Sender))
+            _log.Info("PS shard {0}: assigned again by a new coordinator ({1}); starting from a fresh table", m.ShardIndex, Sender.Path);
         var job = _job = TrainJobJson.Read(m.Options.JobJson);
         _shard = new EmbeddingShard(job.Schema.Tables, job.Embeddings, m.ShardIndex, m.ShardCount);
         _options = m.Options;
@@ -58,7 +70,17 @@ public sealed class ParameterServerActor : ReceiveActor
 
     private void Serving()
     {
-        Receive<AssignPsShard>(m => Sender.Tell(new PsShardReady(m.ShardIndex)));
+        Receive<AssignPsShard>(m =>
+        {
+            if (Sender.Equals(_link.Current)) Sender.Tell(new PsShardReady(m.ShardIndex));
+            else Assign(m);
+        });
+        Receive<Terminated>(m =>
+        {
+            if (_link.Lost(Context, Timers, m.ActorRef) == LinkLoss.Lost)
+                _log.Warning("PS shard {0}: the coordinator {1} is gone; announcing this shard to the next one", _shard.ShardIndex, m.ActorRef.Path);
+        });
+        Receive<RejoinTick>(_ => _link.Tick(Timers));
         Receive<PullRows>(Pull);
         Receive<PushGradients>(Push);
         Receive<ApplyStep>(Apply);

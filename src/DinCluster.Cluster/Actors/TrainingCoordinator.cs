@@ -29,6 +29,8 @@ namespace DinCluster.Cluster.Actors;
 ///               --> Checkpointing(e, mid-epoch) --committed--> Training(e) (workers continue)
 ///   Assigning --resume: RestoreSnapshot to every PS + RestoreDenseState--> Restoring --> workers start --> Training(checkpoint's epoch)
 ///   (Training..Checkpointing) --PS lost--> Recovering --replacement ps ready, workers reset--> Restoring --> Training(checkpoint's epoch)
+///   on a standby node (takeover): Forming (members announce themselves again) --> Assigning --newest checkpoint restored
+///               (or none: from scratch)--> Training(checkpoint's epoch); the data shards report what is replayed
 ///   (any state) --bad input, lost data shard, no worker left, no checkpoint to roll back to, formation timeout--> Finished(failed)
 /// </code>
 /// </summary>
@@ -97,6 +99,9 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private readonly TextWriter _out;
     private string _state = "forming";
     private double _lastLoss = double.NaN;
+    // Takeover (this coordinator started on a standby node after the active one was lost).
+    private TakeoverRecord? _takeover;
+    private bool _takeoverAwaitingStep;
 
     public TrainingCoordinator(CoordinatorSetup setup)
     {
@@ -140,8 +145,9 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
                 TrainRowGroups = _trainUnits.Count,
                 BayesAuc = job.BayesAuc(),
             };
-            _metrics = new MetricsLog(Path.Combine(job.OutDir, "metrics.csv"));
-            if (job.Resume) _resume = ResumePoint.Find(job.OutDir, _setup.DataShards, (dir, why) =>
+            if (_setup.Standby is { } standby && TakeOver(standby)) return;
+            _metrics ??= new MetricsLog(Path.Combine(job.OutDir, "metrics.csv"));
+            if (job.Resume && _takeover is null) _resume = ResumePoint.Find(job.OutDir, _setup.DataShards, (dir, why) =>
             {
                 Out.WriteLine($"coordinator: checkpoint {Path.GetFileName(dir)} refused: {why}; trying the previous one");
                 _summary.Failures.Add(new FailureRecord(DateTime.UtcNow, "checkpoint refused", "coordinator", $"{Path.GetFileName(dir)}: {why}"));
@@ -152,6 +158,64 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         {
             Self.Tell(new RunFailed(e.Message));
         }
+    }
+
+    /// <summary>
+    /// The singleton started on a standby node: the active coordinator was lost. Continues from the newest valid
+    /// checkpoint of the run (or from scratch without one). False when the job already ended on the other
+    /// coordinator (its summary.json is newer than this process: the singleton moved here while that one left).
+    /// </summary>
+    private bool TakeOver(StandbyLog standby)
+    {
+        var job = _setup.Job;
+        var summaryPath = Path.Combine(job.OutDir, "summary.json");
+        if (File.Exists(summaryPath) && File.GetLastWriteTimeUtc(summaryPath) >= standby.StartedUtc && RunSummary.Read(summaryPath) is { Status: not "running" } ended)
+        {
+            Out.WriteLine($"coordinator (standby): the job already ended on the active coordinator ({ended.Status}); nothing to take over");
+            _summary.Status = "standby";
+            _setup.Result.TrySetResult(new ClusterRunResult(_summary, []));
+            Become(Finished);
+            return true;
+        }
+        standby.TookOver = true;
+        _takeover = new TakeoverRecord { TakenOverUtc = DateTime.UtcNow };
+        _metrics = new MetricsLog(Path.Combine(job.OutDir, "metrics.csv"), append: true);
+        try
+        {
+            _resume = ResumePoint.Find(job.OutDir, _setup.DataShards, (dir, why) =>
+            {
+                Out.WriteLine($"coordinator: checkpoint {Path.GetFileName(dir)} refused: {why}; trying the previous one");
+                _summary.Failures.Add(new FailureRecord(DateTime.UtcNow, "checkpoint refused", "coordinator", $"{Path.GetFileName(dir)}: {why}"));
+            });
+        }
+        catch (FileNotFoundException)
+        {
+            _resume = null;
+        }
+        var lost = standby.Last;
+        Out.WriteLine($"coordinator: taking the job over on this standby node ({(lost is null ? "the active coordinator is gone" : $"coordinator {lost.Node} removed {(DateTime.UtcNow - lost.RemovedUtc).TotalSeconds:F1}s ago")}); " +
+            (_resume is { } r ? $"continuing from {Path.GetFileName(r.Directory)} (step {r.Progress.Step}, epoch {r.Progress.Epoch}) once the members announce themselves" : "no checkpoint was written: starting the job over"));
+        return false;
+    }
+
+    /// <summary>Every data shard started the takeover's epoch: the takeover record is complete but for the first step.</summary>
+    private void TakeoverStarted()
+    {
+        var t = _takeover!;
+        if (_setup.Standby?.Last is { } lost)
+        {
+            t.OldCoordinator = lost.Node.ToString();
+            t.UnreachableUtc = lost.UnreachableUtc;
+            t.RemovedUtc = lost.RemovedUtc;
+        }
+        _summary.Takeover = t;
+        _summary.Failures.Add(new FailureRecord(t.TakenOverUtc, "coordinator lost", t.OldCoordinator,
+            t.Checkpoint is null
+                ? "a standby coordinator took the job over and started it over (no checkpoint)"
+                : $"a standby coordinator took the job over: every PS shard, the dense state and the data offsets restored from {Path.GetFileName(t.Checkpoint)}",
+            t.SamplesReplayed));
+        Out.WriteLine($"coordinator: took over from {(t.OldCoordinator.Length > 0 ? t.OldCoordinator : "the lost coordinator")}; {t.BatchesReplayed:N0} batch(es) ({t.SamplesReplayed:N0} samples) acked after {(t.Checkpoint is null ? "the start" : Path.GetFileName(t.Checkpoint))} are trained again");
+        _takeoverAwaitingStep = true;
     }
 
     protected override void PostStop()
@@ -293,9 +357,17 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private void Training()
     {
         _state = "training";
-        Receive<EpochStarted>(_ =>
+        Receive<EpochStarted>(m =>
         {
+            // After a takeover: batches acked under the lost coordinator after the checkpoint are trained again.
+            _epochRollbackReplayed += m.SamplesRolledBack;
+            if (_takeover is { } t && !_takeoverAwaitingStep && _summary.Takeover is null)
+            {
+                t.BatchesReplayed += m.BatchesRolledBack;
+                t.SamplesReplayed += m.SamplesRolledBack;
+            }
             if (--_pending > 0) return;
+            if (_takeover is not null && _summary.Takeover is null) TakeoverStarted();
             if (_continueWorkersOnStart)
             {
                 // After a rollback: every data shard holds the restored ledger; workers may ask for batches.
@@ -401,6 +473,14 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     private void Count(int samples, double loss)
     {
+        if (_takeoverAwaitingStep)
+        {
+            var t = _takeover!;
+            t.ResumedUtc = DateTime.UtcNow;
+            t.RecoverySeconds = (t.ResumedUtc.Value - (t.RemovedUtc ?? t.TakenOverUtc)).TotalSeconds;
+            _takeoverAwaitingStep = false;
+            Out.WriteLine($"coordinator: training stepped again {t.RecoverySeconds:F1}s after the old coordinator was removed ({(t.ResumedUtc.Value - t.TakenOverUtc).TotalSeconds:F1}s after the takeover)");
+        }
         if (_awaitingResume.Count > 0)
         {
             var now = DateTime.UtcNow;
@@ -793,9 +873,20 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         var p = point.Progress;
         ApplyProgress(point);
         _priorTrainSeconds = p.Epochs.Sum(e => e.Seconds);
-        _summary.ResumedFrom = new ResumeRecord(Path.GetRelativePath(_setup.Job.OutDir, point.Directory), p.Step, p.Epoch, p.EpochComplete, point.PsShards, _ps.Count);
+        if (_takeover is { } t)
+        {
+            t.Checkpoint = Path.GetRelativePath(_setup.Job.OutDir, point.Directory);
+            t.CheckpointStep = p.Step;
+            t.CheckpointEpoch = p.Epoch;
+        }
+        else _summary.ResumedFrom = new ResumeRecord(Path.GetRelativePath(_setup.Job.OutDir, point.Directory), p.Step, p.Epoch, p.EpochComplete, point.PsShards, _ps.Count);
         Out.WriteLine($"coordinator: resuming from {Path.GetFileName(point.Directory)}: step {p.Step}, epoch {p.Epoch} ({(p.EpochComplete ? "complete" : $"{p.DataShards.Sum(d => d.ConsumedBatchIds.Length)} batches done")}), {point.PsShards} -> {_ps.Count} PS shard(s)");
-        if (p.ResumeEpoch > _setup.Job.Epochs) Finish(null);
+        if (p.ResumeEpoch > _setup.Job.Epochs)
+        {
+            // Taken over after the last epoch's checkpoint: nothing is left to train.
+            if (_takeover is not null) TakeoverStarted();
+            Finish(null);
+        }
         else StartEpoch(p.ResumeEpoch, p);
     }
 
@@ -837,6 +928,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     }
 
     private readonly HashSet<int> _awaitingResets = [];
+    private readonly HashSet<IActorRef> _unused = [];
 
     private void Recovering()
     {
@@ -927,7 +1019,8 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
                 _log.Info("ps {0} joined after the cluster formed; kept as a spare", Sender.Path);
                 return;
             }
-            _log.Info("{0} {1} joined after the cluster formed; not used by this run", m.Role, Sender.Path);
+            // Members not used by the run keep announcing themselves (CoordinatorLink): say so once.
+            if (!_workers.Contains(Sender) && !_data.Contains(Sender) && _unused.Add(Sender)) _log.Info("{0} {1} joined after the cluster formed; not used by this run", m.Role, Sender.Path);
         });
         Receive<ClusterEvent.UnreachableMember>(m =>
         {

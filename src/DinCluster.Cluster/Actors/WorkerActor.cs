@@ -37,8 +37,10 @@ namespace DinCluster.Cluster.Actors;
 /// After a rollback the replica restarts from the restored state.
 /// Test evaluation (EvaluateRowGroup) runs between epochs, or while paused, when no step is in flight.
 /// PauseTraining / ContinueTraining bracket a mid-epoch checkpoint; ResetTraining drops everything held (rollback).
+/// When the coordinator is gone (its node removed) the worker drops everything too, goes back to Idle and
+/// announces itself to the next coordinator (a standby that took the singleton over), which starts it again.
 /// </summary>
-public sealed class WorkerActor : ReceiveActor, IWithStash
+public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
 {
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _coordinatorProxy;
@@ -74,10 +76,12 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
     private bool _awaitingReplica;
     private Evaluation? _eval;
     private readonly WorkerInstruments _metrics;
+    private readonly CoordinatorLink _link;
 
     public WorkerActor(IActorRef coordinatorProxy, int torchThreads)
     {
         _coordinatorProxy = coordinatorProxy;
+        _link = new CoordinatorLink(coordinatorProxy, NodeRole.Worker);
         _torchThreads = torchThreads;
         _metrics = new WorkerInstruments(NodeMetrics.Get(Context.System), Self.Path.Name);
         Become(Idle);
@@ -85,13 +89,15 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
 
     public IStash Stash { get; set; } = null!;
 
+    public ITimerScheduler Timers { get; set; } = null!;
+
     public static Props Props(IActorRef coordinatorProxy, int torchThreads) =>
         Akka.Actor.Props.Create(() => new WorkerActor(coordinatorProxy, torchThreads));
 
     protected override void PreStart()
     {
         _runner = Context.ActorOf(StepRunner.Props(ClusterSettings.ComputeDispatcher), "compute");
-        _coordinatorProxy.Tell(new JoinTraining(NodeRole.Worker));
+        _link.Join(Timers);
     }
 
     private int Index => _start.WorkerIndex;
@@ -99,21 +105,65 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
 
     private void Idle()
     {
-        Receive<StartTraining>(m =>
+        Receive<StartTraining>(Start);
+        Receive<Terminated>(m => CoordinatorLost(m.ActorRef));
+        Receive<RejoinTick>(_ => _link.Tick(Timers));
+        // Replies and batches of the work dropped when the coordinator was lost.
+        ReceiveAny(_ => { });
+    }
+
+    private void Start(StartTraining m)
+    {
+        if (_link.Assigned(Context, Timers, Sender))
         {
-            _start = m;
-            _coordinator = Sender;
-            _job = TrainJobJson.Read(m.Options.JobJson);
-            _schema = _job.Schema;
-            _router = new ShardRouter(m.PsShards.Length);
-            _exhausted = new bool[m.DataShards.Length];
-            _runner.Tell(new StepRunner.CreateModel(_job, _torchThreads));
-            Become(Starting);
-        });
+            _log.Info("worker: started again by a new coordinator ({0}) as worker {1}", Sender.Path, m.WorkerIndex);
+            DropAll();
+        }
+        _start = m;
+        _coordinator = Sender;
+        _job = TrainJobJson.Read(m.Options.JobJson);
+        _schema = _job.Schema;
+        _router = new ShardRouter(m.PsShards.Length);
+        _exhausted = new bool[m.DataShards.Length];
+        _runner.Tell(new StepRunner.CreateModel(_job, _torchThreads));
+        Become(Starting);
+    }
+
+    /// <summary>The coordinator is gone (its node was removed): drop everything and wait for the next one.</summary>
+    private void CoordinatorLost(IActorRef actor)
+    {
+        if (_link.Lost(Context, Timers, actor) != LinkLoss.Lost) return;
+        _log.Warning("worker {0}: the coordinator {1} is gone; dropping {2} queued batch(es){3} and waiting for the next coordinator",
+            _start?.WorkerIndex ?? -1, actor.Path, _queue.Count, _current is null ? "" : " and the step in flight");
+        DropAll();
+        _coordinator = ActorRefs.Nobody;
+        Become(Idle);
+    }
+
+    /// <summary>Back to the state of a fresh worker (a new coordinator starts it from a checkpoint).</summary>
+    private void DropAll()
+    {
+        Stash.ClearStash();
+        _queue.Clear();
+        _evalTasks.Clear();
+        _current = null;
+        _next = null;
+        _pushing.Clear();
+        _awaitingDenseReply = false;
+        _eval = null;
+        _clock = 0;
+        _minClock = null;
+        _bspStep = null;
+        _waitingSent = false;
+        _pauseStep = null;
+        _pauseReplied = false;
+        _resetting = false;
     }
 
     private void Starting()
     {
+        Receive<Terminated>(m => CoordinatorLost(m.ActorRef));
+        Receive<RejoinTick>(_ => _link.Tick(Timers));
         Receive<StepRunner.ModelCreated>(m => _start.Dense.Tell(new InitDenseWeights(m.Dense)));
         Receive<DenseWeights>(_ =>
         {
@@ -280,6 +330,13 @@ public sealed class WorkerActor : ReceiveActor, IWithStash
         Receive<ResetTraining>(Reset);
         Receive<StepRunner.StepFailed>(Fail);
         Receive<StopTraining>(_ => Context.Stop(Self));
+        Receive<Terminated>(m => CoordinatorLost(m.ActorRef));
+        Receive<RejoinTick>(_ => _link.Tick(Timers));
+        // A new coordinator before this worker heard that the old one is gone.
+        Receive<StartTraining>(m =>
+        {
+            if (!Sender.Equals(_coordinator)) Start(m);
+        });
     }
 
     /// <summary>

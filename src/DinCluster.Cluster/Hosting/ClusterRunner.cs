@@ -69,31 +69,58 @@ public static class ClusterRunner
     ///   never Up within formation-timeout, or this node terminated first (signal, downed): a failed run
     /// </code>
     /// A failed run that the coordinator actor could not record still gets RUN/summary.json.
+    /// <paramref name="standby"/>: a standby coordinator (`train --seeds ... --standby`, started after the active
+    /// one): a younger coordinator-role member, so the singleton starts here only once the active coordinator's node
+    /// is removed, and then takes the job over from the run's newest checkpoint. A standby the active coordinator
+    /// dismisses at the end of the job returns a summary with status "standby", one that never joined the cluster a
+    /// failed one; neither writes anything to the run folder.
     /// </summary>
     public static async Task<ClusterRunResult> RunCoordinator(
-        TrainJob job, ClusterShapeOptions shape, NodeOptions node, TextWriter log, CancellationToken ct = default)
+        TrainJob job, ClusterShapeOptions shape, NodeOptions node, TextWriter log, CancellationToken ct = default, bool standby = false)
     {
         job.Validate();
         var started = DateTime.UtcNow;
         var settings = NodeHost.Settings(node);
         var roles = node.Roles.Contains(NodeRole.Coordinator) ? node.Roles : [NodeRole.Coordinator, .. node.Roles];
         var (setup, result) = Setup(job, shape, settings, shape.Nodes, node.Deployment.ToString().ToLowerInvariant(), log);
+        if (standby) setup = setup with { Standby = new StandbyLog() };
         var cluster = ClusterNode.Start(settings with { Roles = roles }, roles, setup, NodeHost.TorchThreads(node));
+        // Nothing to record unless this standby took the job over (the active coordinator writes the run's files).
+        bool Records() => setup.Standby is not { TookOver: false };
+        // failed: the standby never became a member, so it could not have taken over (its command exits 1).
+        ClusterRunResult NotTakenOver(string why, bool failed = false)
+        {
+            log.WriteLine($"standby coordinator {cluster.Address}: {why}; the job was not taken over");
+            var summary = setup.NewSummary(started);
+            summary.Status = failed ? "failed" : "standby";
+            summary.Error = why;
+            return new ClusterRunResult(summary, []);
+        }
         try
         {
-            log.WriteLine($"coordinator node {cluster.Address}; waiting for the other nodes to join");
+            if (setup.Standby is { } s)
+            {
+                cluster.System.ActorOf(StandbyWatch.Props(s), "standby-watch");
+                log.WriteLine($"standby coordinator node {cluster.Address}; takes the job over if the active coordinator is lost");
+            }
+            else log.WriteLine($"coordinator node {cluster.Address}; waiting for the other nodes to join");
             var error = await WaitUntilUp(cluster, settings, ct);
-            if (error is not null) return Failed(setup, started, error);
+            if (error is not null) return Records() ? Failed(setup, started, error) : NotTakenOver(error, failed: true);
 
             var finished = await Task.WhenAny(result.Task, cluster.System.WhenTerminated).WaitAsync(ct);
-            if (finished != result.Task) return Failed(setup, started, "the coordinator node shut down before the run finished (stopped by a signal, or downed)");
+            if (finished != result.Task)
+            {
+                return Records()
+                    ? Failed(setup, started, "the coordinator node shut down before the run finished (stopped by a signal, or downed)")
+                    : NotTakenOver("dismissed at the end of the job (or stopped) while the active coordinator ran it");
+            }
             try
             {
                 return await result.Task;
             }
             catch (InvalidOperationException e)
             {
-                return Failed(setup, started, e.Message);
+                return Records() ? Failed(setup, started, e.Message) : NotTakenOver(e.Message);
             }
         }
         finally

@@ -87,6 +87,25 @@ public sealed class RowGroupLedger
     }
 
     /// <summary>
+    /// Coordinator takeover: the batches this ledger saw acked that are not in <paramref name="kept"/>
+    /// (those the restored checkpoint holds), and their samples: work done under the lost coordinator
+    /// that is trained again.
+    /// </summary>
+    public (int Batches, long Samples) ConsumedExcept(IReadOnlyCollection<long> kept)
+    {
+        var keep = kept as IReadOnlySet<long> ?? kept.ToHashSet();
+        var batches = 0;
+        var samples = 0L;
+        foreach (var id in _consumed)
+        {
+            if (keep.Contains(id)) continue;
+            batches++;
+            samples += _tickets[id].Count - _shortfall.GetValueOrDefault(id);
+        }
+        return (batches, samples);
+    }
+
+    /// <summary>
     /// The batch holds only <paramref name="available"/> good rows (the reader skipped bad ones);
     /// recorded once per batch, so a re-issue does not count the skip twice.
     /// </summary>

@@ -9,7 +9,12 @@ public sealed record RowGroupsAssigned(int ShardIndex, long Batches, long Sample
 
 public sealed record StartEpoch(int Epoch) : IDinMessage;
 
-public sealed record EpochStarted(int ShardIndex, int Epoch, long Batches, long Samples) : IDinMessage;
+/// <summary>
+/// The shard serves <see cref="Epoch"/>. After a coordinator takeover, <see cref="BatchesRolledBack"/> /
+/// <see cref="SamplesRolledBack"/> are the batches this shard had seen acked under the lost coordinator
+/// that the restored checkpoint does not hold: they are trained again (replayed); 0 otherwise.
+/// </summary>
+public sealed record EpochStarted(int ShardIndex, int Epoch, long Batches, long Samples, long BatchesRolledBack = 0, long SamplesRolledBack = 0) : IDinMessage;
 
 /// <summary>
 /// Every batch of the epoch on this shard is acked. <paramref name="Exact"/>: each sample was

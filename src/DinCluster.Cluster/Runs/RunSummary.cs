@@ -39,6 +39,8 @@ public sealed class RunSummary
     public List<RollbackRecord> Rollbacks { get; set; } = [];
     /// <summary>Each lost worker: when the failure detector flagged its node, when it was removed, when training stepped again.</summary>
     public List<RecoveryRecord> Recoveries { get; set; } = [];
+    /// <summary>A standby coordinator took this job over from a lost one (null: no takeover).</summary>
+    public TakeoverRecord? Takeover { get; set; }
     /// <summary>Every time a member's node became unreachable or reachable again, as the coordinator saw it.</summary>
     public List<ReachabilityRecord> Reachability { get; set; } = [];
 
@@ -152,6 +154,29 @@ public sealed class RecoveryRecord
     public DateTime? ResumedUtc { get; set; }
     /// <summary>RemovedUtc to ResumedUtc.</summary>
     public double? ResumeSeconds { get; set; }
+}
+
+/// <summary>
+/// A coordinator takeover, as the standby that took it saw it. UnreachableUtc / RemovedUtc: the old coordinator's
+/// node was flagged by the failure detector / removed (downed by the split-brain resolver); TakenOverUtc: the
+/// singleton started on the standby; Checkpoint: the one the job continued from (null: none was written, the job
+/// started over), at CheckpointStep of CheckpointEpoch; BatchesReplayed / SamplesReplayed: acked under the old
+/// coordinator after that checkpoint (the data shards' ledgers), trained again; ResumedUtc: the first training
+/// step after the takeover; RecoverySeconds: RemovedUtc to ResumedUtc.
+/// </summary>
+public sealed class TakeoverRecord
+{
+    public string OldCoordinator { get; set; } = "";
+    public DateTime? UnreachableUtc { get; set; }
+    public DateTime? RemovedUtc { get; set; }
+    public DateTime TakenOverUtc { get; set; }
+    public string? Checkpoint { get; set; }
+    public long CheckpointStep { get; set; }
+    public int CheckpointEpoch { get; set; }
+    public long BatchesReplayed { get; set; }
+    public long SamplesReplayed { get; set; }
+    public DateTime? ResumedUtc { get; set; }
+    public double? RecoverySeconds { get; set; }
 }
 
 /// <summary>A node became "unreachable" or "reachable" (again) at AtUtc.</summary>

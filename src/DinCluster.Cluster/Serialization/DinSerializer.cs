@@ -72,8 +72,10 @@ public sealed class DinSerializer : SerializerWithStringManifest
         Add<RowGroupsAssigned>("RGA", (w, m) => { w.Write(m.ShardIndex); w.Write(m.Batches); w.Write(m.Samples); },
             r => new(r.ReadInt32(), r.ReadInt64(), r.ReadInt64()));
         Add<StartEpoch>("SE", (w, m) => w.Write(m.Epoch), r => new(r.ReadInt32()));
-        Add<EpochStarted>("ES", (w, m) => { w.Write(m.ShardIndex); w.Write(m.Epoch); w.Write(m.Batches); w.Write(m.Samples); },
-            r => new(r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64()));
+        Add<EpochStarted>("ES", (w, m) =>
+        {
+            w.Write(m.ShardIndex); w.Write(m.Epoch); w.Write(m.Batches); w.Write(m.Samples); w.Write(m.BatchesRolledBack); w.Write(m.SamplesRolledBack);
+        }, r => new(r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64()));
         Add<EpochCompleted>("EC", (w, m) =>
         {
             w.Write(m.ShardIndex); w.Write(m.Epoch); w.Write(m.SamplesConsumed); w.Write(m.SamplesSkipped); w.Write(m.SamplesReplayed); w.Write(m.Exact);

@@ -96,6 +96,8 @@ public sealed class CommandLineTests(ITestOutputHelper output) : IDisposable
     [InlineData(new[] { "train", "--data", "x", "--epochs", "two" }, 2)]
     [InlineData(new[] { "train", "--data", "x", "--sync", "sometimes" }, 2)]
     [InlineData(new[] { "train", "--data", "x", "--no-such-flag" }, 2)]
+    [InlineData(new[] { "train", "--data", "x", "--out", "y", "--standby" }, 2)]                    // a standby needs --seeds
+    [InlineData(new[] { "train", "--data", "x", "--seeds", "127.0.0.1:1", "--standby" }, 2)]       // and the job's --out
     [InlineData(new[] { "frobnicate" }, 2)]
     [InlineData(new[] { "evaluate", "--model", "/nonexistent", "--data", "x" }, 1)]
     public void Cli_exits_with_a_usage_or_input_error_when_arguments_are_wrong(string[] args, int code)

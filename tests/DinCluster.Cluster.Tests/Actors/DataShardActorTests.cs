@@ -96,6 +96,55 @@ public sealed class DataShardActorTests : TestKit, IDisposable
         worker.ExpectMsg<NoBatchesLeft>(m => m.Epoch == 1);
     }
 
+    [Fact]
+    public void Data_shard_stops_on_coordinator_loss_and_reports_what_the_new_coordinators_checkpoint_lacks_as_rolled_back()
+    {
+        var proxy = CreateTestProbe("proxy");
+        var shard = Sys.ActorOf(DataShardActor.Props(proxy.Ref), "data-0");
+        proxy.ExpectMsg<JoinTraining>(m => m.Role == NodeRole.DataShard);
+        var options = new TrainOptions(SyncMode.Async, 0, 2, 1 << 20, TrainJobJson.Write(_job));
+        var old = CreateTestProbe("old-coordinator");
+        shard.Tell(new AssignRowGroups(0, _groups, options), old.Ref);
+        old.ExpectMsg<RowGroupsAssigned>();
+        shard.Tell(new StartEpoch(1), old.Ref);
+        old.ExpectMsg<EpochStarted>(m => m.Epoch == 1 && m.BatchesRolledBack == 0);
+
+        var worker = CreateTestProbe("worker");
+        shard.Tell(new RequestBatches(0, 4), worker.Ref);
+        var acked = Enumerable.Range(0, 4).Select(_ => worker.ExpectMsg<BatchIssued>(TimeSpan.FromSeconds(10), "batches under the old coordinator").Batch).ToList();
+        foreach (var b in acked) shard.Tell(new BatchAcked(b.BatchId, 0), worker.Ref);
+
+        // The old coordinator is gone: the shard announces itself again (through the proxy) and issues nothing.
+        Sys.Stop(old.Ref);
+        proxy.ExpectMsg<JoinTraining>(TimeSpan.FromSeconds(10), "the shard announcing itself after the coordinator loss");
+        proxy.IgnoreMessages(m => m is JoinTraining);
+        shard.Tell(new RequestBatches(0, 1), worker.Ref);
+        worker.ExpectMsg<NoBatchesLeft>();
+
+        // The new coordinator's checkpoint holds the first two acked batches: the other two are trained again.
+        var next = CreateTestProbe("new-coordinator");
+        shard.Tell(new AssignRowGroups(0, _groups, options), next.Ref);
+        next.ExpectMsg<RowGroupsAssigned>();
+        shard.Tell(new RestoreEpoch(1, [acked[0].BatchId, acked[1].BatchId], ClearCredit: false), next.Ref);
+        var started = next.ExpectMsg<EpochStarted>();
+        Assert.Equal(2, started.BatchesRolledBack);
+        Assert.Equal(acked[2].Count + acked[3].Count, started.SamplesRolledBack);
+
+        shard.Tell(new RequestBatches(0, 20), worker.Ref);
+        var rest = new List<long>();
+        for (var i = 0; i < 10; i++)
+        {
+            var issued = worker.FishForMessage<BatchIssued>(_ => true, TimeSpan.FromSeconds(10), $"batch {i} under the new coordinator");
+            rest.Add(issued.Batch.BatchId);
+            shard.Tell(new BatchAcked(issued.Batch.BatchId, 0), worker.Ref);
+        }
+        Assert.Contains(acked[2].BatchId, rest);
+        Assert.Contains(acked[3].BatchId, rest);
+        var done = proxy.FishForMessage<EpochCompleted>(_ => true, TimeSpan.FromSeconds(10), "epoch 1 completion under the new coordinator");
+        Assert.True(done.Exact);
+        Assert.Equal(200, done.SamplesConsumed);
+    }
+
     public new void Dispose()
     {
         base.Dispose();

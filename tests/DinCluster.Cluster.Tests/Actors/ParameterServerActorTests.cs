@@ -26,6 +26,37 @@ public sealed class ParameterServerActorTests(ITestOutputHelper output) : TestKi
     }
 
     [Fact]
+    public void Parameter_server_announces_itself_again_and_starts_a_fresh_table_when_a_new_coordinator_assigns_it()
+    {
+        var proxy = CreateTestProbe("proxy");
+        var ps = Sys.ActorOf(ParameterServerActor.Props(proxy.Ref));
+        proxy.ExpectMsg<JoinTraining>(m => m.Role == NodeRole.ParameterServer);
+        var options = new TrainOptions(SyncMode.Async, 0, 2, Budget, TrainJobJson.Write(SyntheticData.Job("/nowhere", "/nowhere", 3)));
+        var old = CreateTestProbe("old-coordinator");
+        ps.Tell(new AssignPsShard(0, 1, options), old.Ref);
+        old.ExpectMsg<PsShardReady>();
+        ps.Tell(new PullRows(1, "item", [7]));
+        var initial = ExpectMsg<RowsPulled>().Rows.Values;
+        ps.Tell(new PushGradients(5, 1, 0, 8, 0, 1, [new TableRows("item", 8, [7], Enumerable.Repeat(1f, 8).ToArray())], [[1]]));
+        Assert.Equal(PushOutcome.Applied, ExpectMsg<GradientsApplied>().Outcome);
+        // The same coordinator assigning again keeps the table.
+        ps.Tell(new AssignPsShard(0, 1, options), old.Ref);
+        old.ExpectMsg<PsShardReady>();
+        ps.Tell(new PullRows(2, "item", [7]));
+        Assert.NotEqual(initial, ExpectMsg<RowsPulled>().Rows.Values);
+
+        // The coordinator is gone: the shard announces itself through the proxy; a new coordinator gets a fresh table
+        // (it restores the checkpoint into it, or starts the job over).
+        Sys.Stop(old.Ref);
+        proxy.ExpectMsg<JoinTraining>(m => m.Role == NodeRole.ParameterServer, TimeSpan.FromSeconds(10));
+        var next = CreateTestProbe("new-coordinator");
+        ps.Tell(new AssignPsShard(0, 1, options), next.Ref);
+        next.ExpectMsg<PsShardReady>();
+        ps.Tell(new PullRows(3, "item", [7]));
+        Assert.Equal(initial, ExpectMsg<RowsPulled>().Rows.Values);
+    }
+
+    [Fact]
     public void Parameter_server_splits_a_pull_reply_below_the_budget_when_many_rows_are_asked()
     {
         var ps = StartShard();

@@ -28,6 +28,19 @@ public sealed class RowGroupLedgerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Ledger_counts_acked_batches_outside_a_checkpoint_as_consumed_except_it()
+    {
+        var ledger = new RowGroupLedger(1, BatchTicket.Plan(1, 0, Groups, 4));
+        var issued = Enumerable.Range(0, 4).Select(_ => ledger.Issue(0)!).ToList();
+        ledger.RecordShortfall(issued[2].BatchId, 1);
+        foreach (var t in issued.Take(3)) ledger.Ack(t.BatchId);
+        // Kept: the first; acked and not kept: the second (4 rows) and the third (2 rows, 1 skipped as bad input);
+        // the fourth was issued, never acked: not counted.
+        Assert.Equal((2, 4L + 1), ledger.ConsumedExcept([issued[0].BatchId]));
+        Assert.Equal((0, 0L), ledger.ConsumedExcept(issued.Select(t => t.BatchId).ToArray()));
+    }
+
+    [Fact]
     public void Ledger_is_exact_when_every_batch_is_acked_once()
     {
         var ledger = new RowGroupLedger(0, BatchTicket.Plan(0, 0, Groups, 4));

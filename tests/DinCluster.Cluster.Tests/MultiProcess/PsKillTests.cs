@@ -120,7 +120,7 @@ public sealed class PsKillTests(ITestOutputHelper output)
     private double _baseline;
 
     /// <summary>Completes when metrics.csv holds a row of step >= <paramref name="step"/> (file-system events, no polling).</summary>
-    private static async Task StepReached(string metrics, long step)
+    internal static async Task StepReached(string metrics, long step)
     {
         var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void Check()

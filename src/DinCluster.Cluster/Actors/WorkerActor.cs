@@ -150,6 +150,9 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
         _next = null;
         _pushing.Clear();
         _awaitingDenseReply = false;
+        _replica = null;
+        _replicaChecksums.Clear();
+        _awaitingReplica = false;
         _eval = null;
         _clock = 0;
         _minClock = null;

@@ -24,6 +24,8 @@ public sealed class DenseParameterActor : ReceiveActor
     /// <summary>Batch ids applied, per epoch; epochs before the previous one are forgotten (their batches are never re-issued).</summary>
     private readonly SortedDictionary<int, HashSet<long>> _applied = [];
     private DenseParameters _dense = null!;
+    /// <summary>Rollback generation: pushes of an older one are refused (see <see cref="PushGradients.Generation"/>).</summary>
+    private long _generation;
 
     public DenseParameterActor(AdamSettings adam, bool bsp)
     {
@@ -61,7 +63,8 @@ public sealed class DenseParameterActor : ReceiveActor
         {
             PushOutcome outcome;
             var before = _dense.Step;
-            if (_bsp)
+            if (m.Generation < _generation) outcome = PushOutcome.Stale;
+            else if (_bsp)
             {
                 _steps.AddDense(m.Step, m.WorkerIndex, m.Gradient);
                 outcome = PushOutcome.Buffered;
@@ -70,9 +73,9 @@ public sealed class DenseParameterActor : ReceiveActor
             else outcome = ApplyGradient(m.Gradient, m.BatchId);
             // The worker applied this gradient to its replica of version `before` with the same Adam
             // step (or refused it as non-finite, as here): both now hold the same weights.
-            var inSync = !_bsp && m.ReplicaVersion == before && outcome != PushOutcome.Duplicate;
+            var inSync = !_bsp && m.ReplicaVersion == before && outcome is not (PushOutcome.Duplicate or PushOutcome.Stale);
             var weights = m.ReturnWeights && !_bsp && !inSync ? (float[])_dense.Values.Clone() : [];
-            Sender.Tell(new DenseGradientsApplied(m.BatchId, _dense.Step, outcome, weights, inSync, inSync ? DenseChecksum.Of(_dense.Values) : 0));
+            Sender.Tell(new DenseGradientsApplied(m.BatchId, _dense.Step, outcome, weights, inSync, inSync ? DenseChecksum.Of(_dense.Values) : 0, m.Generation));
         });
         Receive<ApplyStep>(m =>
         {
@@ -86,6 +89,7 @@ public sealed class DenseParameterActor : ReceiveActor
     private void Restore(RestoreDenseState m)
     {
         _dense = DenseParameters.Import(new DenseState(m.AdamStep, m.Values, m.M, m.V), _adam);
+        _generation = Math.Max(_generation, m.Generation);
         _steps = new StepBuffer();
         _applied.Clear();
         _log.Info("dense parameters: restored {0} weights (Adam step {1}) of checkpoint step {2}", m.Values.Length, m.AdamStep, m.Step);

@@ -54,17 +54,25 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         Receive<RejoinTick>(_ => _link.Tick(Timers));
     }
 
+    /// <summary>Rollback generation: pushes of an older one are refused (see <see cref="PushGradients.Generation"/>).</summary>
+    private long _generation;
+    private long _stale;
+
     private void Assign(AssignPsShard m)
     {
         if (_link.Assigned(Context, Timers, Sender))
-            _log.Info("PS shard {0}: assigned again by a new coordinator ({1}); starting from a fresh table", m.ShardIndex, Sender.Path);
+        {
+            // Pushes of the old coordinator's workers may still be on the wire: a new generation refuses them.
+            _generation++;
+            _log.Info("PS shard {0}: assigned again by a new coordinator ({1}); starting from a fresh table (generation {2})", m.ShardIndex, Sender.Path, _generation);
+        }
         var job = _job = TrainJobJson.Read(m.Options.JobJson);
         _shard = new EmbeddingShard(job.Schema.Tables, job.Embeddings, m.ShardIndex, m.ShardCount);
         _options = m.Options;
         _metrics = new PsInstruments(NodeMetrics.Get(Context.System), m.ShardIndex);
         PublishStats();
         _log.Info("PS shard {0}/{1} serving tables {2}", m.ShardIndex, m.ShardCount, string.Join(", ", job.Schema.Tables.Select(t => t.Name)));
-        Sender.Tell(new PsShardReady(m.ShardIndex));
+        Sender.Tell(new PsShardReady(m.ShardIndex, _generation));
         Become(Serving);
     }
 
@@ -72,7 +80,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     {
         Receive<AssignPsShard>(m =>
         {
-            if (Sender.Equals(_link.Current)) Sender.Tell(new PsShardReady(m.ShardIndex));
+            if (Sender.Equals(_link.Current)) Sender.Tell(new PsShardReady(m.ShardIndex, _generation));
             else Assign(m);
         });
         Receive<Terminated>(m =>
@@ -103,6 +111,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
             {
                 var restored = EmbeddingSnapshot.Restore(m.Paths, _shard.ShardCount, _shard.ShardIndex, _job.Embeddings);
                 _shard = restored;
+                _generation = Math.Max(_generation, m.Generation);
                 // Pushes buffered or half-assembled before the rollback belong to steps that are undone.
                 _assembler = new PushAssembler();
                 _steps = new StepBuffer();
@@ -139,6 +148,14 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
 
     private void Push(PushGradients m)
     {
+        if (m.Generation < _generation)
+        {
+            // Computed before a rollback this shard was restored in: its step is undone.
+            if (++_stale % 100 == 1)
+                _log.Info("PS shard {0}: refused a push of batch {1} from generation {2} (now {3}; {4} refused so far)", _shard.ShardIndex, m.BatchId, m.Generation, _generation, _stale);
+            if (m.Part == m.Parts - 1) Sender.Tell(new GradientsApplied(m.BatchId, _shard.ShardIndex, PushOutcome.Stale, m.Generation));
+            return;
+        }
         if (_assembler.Add(m) is not var (rows, counts)) return;
         PushOutcome outcome;
         if (_options.Sync == SyncMode.Bsp)
@@ -147,7 +164,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
             outcome = PushOutcome.Buffered;
         }
         else outcome = ApplyAll(rows, counts, m.BatchId, m.Step);
-        Sender.Tell(new GradientsApplied(m.BatchId, _shard.ShardIndex, outcome));
+        Sender.Tell(new GradientsApplied(m.BatchId, _shard.ShardIndex, outcome, m.Generation));
     }
 
     private void Apply(ApplyStep m)

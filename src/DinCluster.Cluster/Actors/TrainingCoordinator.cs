@@ -289,7 +289,11 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private void Assigning()
     {
         _state = "assigning";
-        Receive<PsShardReady>(_ => AssignedOne());
+        Receive<PsShardReady>(m =>
+        {
+            _generation = Math.Max(_generation, m.Generation);
+            AssignedOne();
+        });
         Receive<RowGroupsAssigned>(_ => AssignedOne());
         Receive<WorkerReady>(m =>
         {
@@ -314,7 +318,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         Become(Assigning);
         _pending = _workers.Count;
         for (var w = 0; w < _workers.Count; w++)
-            _workers[w].Tell(new StartTraining(w, _workers.Count, [.. _ps], _dense, [.. _data], _setup.Options));
+            _workers[w].Tell(new StartTraining(w, _workers.Count, [.. _ps], _dense, [.. _data], _setup.Options, _generation));
     }
 
     // ---- Training(e)
@@ -815,9 +819,9 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     {
         _afterRestore = then;
         var paths = ModelCheckpoint.SnapshotFiles(point.Directory).Select(Path.GetFullPath).ToArray();
-        foreach (var p in _ps) p.Tell(new RestoreSnapshot(point.Progress.Step, paths));
+        foreach (var p in _ps) p.Tell(new RestoreSnapshot(point.Progress.Step, paths, _generation));
         var d = point.Dense;
-        _dense.Tell(new RestoreDenseState(point.Progress.Step, d.Step, d.Values, d.M, d.V));
+        _dense.Tell(new RestoreDenseState(point.Progress.Step, d.Step, d.Values, d.M, d.V, _generation));
         _pending = _ps.Count + 1;
         _state = "restoring";
         Become(Restoring);
@@ -920,7 +924,9 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _awaitingResets.Clear();
         _awaitingResets.UnionWith(_liveWorkers);
         _ps[index] = ActorRefs.Nobody;
-        foreach (var w in _liveWorkers) _workers[w].Tell(new ResetTraining(_epoch, [.. _ps]));
+        // Pushes of the undone steps may still be on the wire; the restored shards refuse them.
+        _generation++;
+        foreach (var w in _liveWorkers) _workers[w].Tell(new ResetTraining(_epoch, [.. _ps], _generation));
         Timers.StartSingleTimer("ps-replacement", PsReplacementTimedOut.Instance, _setup.FormationTimeout);
         _state = "recovering";
         Become(Recovering);
@@ -928,6 +934,11 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     }
 
     private readonly HashSet<int> _awaitingResets = [];
+    /// <summary>
+    /// Rollback generation of the pushes (<see cref="PushGradients.Generation"/>): the newest any PS shard
+    /// reported when assigned (a shard assigned by a new coordinator starts a new one), plus one per rollback.
+    /// </summary>
+    private long _generation;
     private readonly HashSet<IActorRef> _unused = [];
 
     private void Recovering()
@@ -970,7 +981,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _ps[r.Shard] = spare;
         spare.Tell(new AssignPsShard(r.Shard, _ps.Count, _setup.Options));
         // Workers learn the new shard with ResetTraining; those already reset get it again.
-        foreach (var w in _liveWorkers) _workers[w].Tell(new ResetTraining(_epoch, [.. _ps]));
+        foreach (var w in _liveWorkers) _workers[w].Tell(new ResetTraining(_epoch, [.. _ps], _generation));
         _awaitingResets.UnionWith(_liveWorkers);
     }
 

@@ -235,10 +235,16 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
             Pump();
         });
         Receive<StepRunner.TrainStepDone>(PushResults);
-        Receive<GradientsApplied>(m => Applied(m.BatchId, m.Outcome));
+        // A reply to a push of an older generation (before a rollback) is about a batch this worker dropped;
+        // the same batch id may be pushing again now, re-issued.
+        Receive<GradientsApplied>(m =>
+        {
+            if (m.Generation == _start.Generation) Applied(m.BatchId, m.Outcome);
+        });
         Receive<DenseGradientsApplied>(m =>
         {
             // A reply to a push dropped by a rollback is about undone steps.
+            if (m.Generation != _start.Generation) return;
             var live = _pushing.Any(p => p.Batch.BatchId == m.BatchId);
             if (live && m.ReplicaInSync && _replicaChecksums.Remove(m.Version, out var mine))
             {
@@ -358,7 +364,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
         DropReplica("rollback");
         _eval = null;
         _evalTasks.Clear();
-        _start = _start with { PsShards = m.PsShards };
+        _start = _start with { PsShards = m.PsShards, Generation = m.Generation };
         _minClock = null;
         _bspStep = null;
         _waitingSent = false;
@@ -461,11 +467,11 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
         w.Loss = result.Loss;
         var gradients = _schema.Tables.Select((t, i) => new TableRows(t.Name, t.Dim, w.Index.UniqueIds[i], result.RowGradients[i])).ToArray();
         var counts = Enumerable.Range(0, _schema.Tables.Count).Select(t => w.Index.OccurrenceCounts(_schema, t)).ToArray();
-        var pushes = PushPlan.Build(gradients, counts, _router.ShardOf, _start.Options.MaxMessageBytes, w.Batch.BatchId, w.Step, Index, w.Batch.Count);
+        var pushes = PushPlan.Build(gradients, counts, _router.ShardOf, _start.Options.MaxMessageBytes, w.Batch.BatchId, w.Step, Index, w.Batch.Count, _start.Generation);
         foreach (var (ps, push) in pushes) _start.PsShards[ps].Tell(push);
         var returnWeights = Sync != SyncMode.Bsp;
         var replicaVersion = _replica is not null && w.ReplicaVersion == _replica.Step ? w.ReplicaVersion : -1;
-        _start.Dense.Tell(new PushDenseGradients(w.Batch.BatchId, w.Step, Index, w.Batch.Count, result.DenseGradient, returnWeights, replicaVersion));
+        _start.Dense.Tell(new PushDenseGradients(w.Batch.BatchId, w.Step, Index, w.Batch.Count, result.DenseGradient, returnWeights, replicaVersion, _start.Generation));
         if (replicaVersion >= 0)
         {
             // The same step the dense actor applies (a non-finite gradient is refused by both).

@@ -20,7 +20,8 @@ public sealed record DenseWeights(long RequestId, long Version, float[] Weights)
 /// computed on, or -1 when the worker holds none. When it equals the actor's version, the actor
 /// applies the same Adam step the worker applied to its replica, and the two stay identical.
 /// </summary>
-public sealed record PushDenseGradients(long BatchId, long Step, int WorkerIndex, int Samples, float[] Gradient, bool ReturnWeights, long ReplicaVersion) : IDinMessage;
+/// <paramref name="Generation"/>: as <see cref="PushGradients.Generation"/>.
+public sealed record PushDenseGradients(long BatchId, long Step, int WorkerIndex, int Samples, float[] Gradient, bool ReturnWeights, long ReplicaVersion, long Generation) : IDinMessage;
 
 /// <summary>
 /// <paramref name="ReplicaInSync"/>: the push was computed on the actor's current version, so the
@@ -29,14 +30,14 @@ public sealed record PushDenseGradients(long BatchId, long Step, int WorkerIndex
 /// <paramref name="Weights"/> is empty then, and also when the push did not ask for them (and in bsp,
 /// where pushes are buffered).
 /// </summary>
-public sealed record DenseGradientsApplied(long BatchId, long Version, PushOutcome Outcome, float[] Weights, bool ReplicaInSync, ulong Checksum) : IDinMessage;
+public sealed record DenseGradientsApplied(long BatchId, long Version, PushOutcome Outcome, float[] Weights, bool ReplicaInSync, ulong Checksum, long Generation) : IDinMessage;
 
 /// <summary>Asks for the dense weights with their Adam state, for a checkpoint.</summary>
 public sealed record GetDenseState(long Step) : IDinMessage;
 
 public sealed record DenseStateSnapshot(long Step, long AdamStep, float[] Values, float[] M, float[] V) : IDinMessage;
 
-/// <summary>Coordinator -> dense parameters (resume, rollback): weights and Adam state of a checkpoint.</summary>
-public sealed record RestoreDenseState(long Step, long AdamStep, float[] Values, float[] M, float[] V) : IDinMessage;
+/// <summary>Coordinator -> dense parameters (resume, rollback): weights and Adam state of a checkpoint; pushes older than <paramref name="Generation"/> are refused from then on.</summary>
+public sealed record RestoreDenseState(long Step, long AdamStep, float[] Values, float[] M, float[] V, long Generation) : IDinMessage;
 
 public sealed record DenseStateRestored(long Step) : IDinMessage;

@@ -6,7 +6,8 @@ namespace DinCluster.Cluster.Protocol;
 public sealed record AssignPsShard(int ShardIndex, int ShardCount, TrainOptions Options) : IDinMessage;
 
 /// <summary>Reply to <see cref="AssignPsShard"/>.</summary>
-public sealed record PsShardReady(int ShardIndex) : IDinMessage;
+/// <summary>Reply to <see cref="AssignPsShard"/>; <paramref name="Generation"/>: the newest rollback generation this shard has seen (see <see cref="PushGradients"/>).</summary>
+public sealed record PsShardReady(int ShardIndex, long Generation) : IDinMessage;
 
 /// <summary>Rows of <paramref name="Ids"/> (unique, all owned by the receiving shard) of one table.</summary>
 public sealed record PullRows(long RequestId, string Table, long[] Ids) : IDinMessage;
@@ -23,9 +24,13 @@ public sealed record RowsPulled(long RequestId, int Offset, int Total, TableRows
 /// Gradients[i].Ids[r] in the batch (admission and the mini-batch aware regularizer). The shard
 /// applies the batch when all <paramref name="Parts"/> arrived, once per <paramref name="BatchId"/>;
 /// in BSP it buffers until <see cref="ApplyStep"/>.
+/// <paramref name="Generation"/>: the rollback generation the worker computed in. Every rollback (and a
+/// coordinator takeover) starts a higher one; a shard restored in generation g refuses pushes of an
+/// older one (<see cref="PushOutcome.Stale"/>): gradients of undone steps still on the wire when the
+/// checkpoint was restored never land on the restored rows.
 /// </summary>
 public sealed record PushGradients(
-    long BatchId, long Step, int WorkerIndex, int Samples, int Part, int Parts, TableRows[] Gradients, int[][] Counts) : IDinMessage;
+    long BatchId, long Step, int WorkerIndex, int Samples, int Part, int Parts, TableRows[] Gradients, int[][] Counts, long Generation) : IDinMessage;
 
 /// <summary>What a shard did with a push.</summary>
 public enum PushOutcome
@@ -37,10 +42,12 @@ public enum PushOutcome
     Buffered = 2,
     /// <summary>The push held NaN/Inf; nothing of it was applied.</summary>
     RejectedNaN = 3,
+    /// <summary>Sent before a rollback this shard has been restored in (an older generation); nothing applied.</summary>
+    Stale = 4,
 }
 
-/// <summary>Reply to the last part of a <see cref="PushGradients"/>.</summary>
-public sealed record GradientsApplied(long BatchId, int ShardIndex, PushOutcome Outcome) : IDinMessage;
+/// <summary>Reply to the last part of a <see cref="PushGradients"/>, with the push's generation (a worker ignores replies of an older one).</summary>
+public sealed record GradientsApplied(long BatchId, int ShardIndex, PushOutcome Outcome, long Generation) : IDinMessage;
 
 public sealed record GetShardStats : IDinMessage
 {
@@ -60,7 +67,8 @@ public sealed record SnapshotWritten(int ShardIndex, long Step, string Path, str
 /// Coordinator -> PS (resume, rollback): replace the shard's tables with the rows of the checkpoint's
 /// snapshot files that route to it (any old shard count), dropping buffered bsp pushes and partial pushes.
 /// </summary>
-public sealed record RestoreSnapshot(long Step, string[] Paths) : IDinMessage;
+/// From then on the shard refuses pushes older than <paramref name="Generation"/>.
+public sealed record RestoreSnapshot(long Step, string[] Paths, long Generation) : IDinMessage;
 
 /// <summary>PS -> coordinator: <see cref="RestoreSnapshot"/> done (<see cref="Error"/> empty) or failed.</summary>
 public sealed record SnapshotRestored(int ShardIndex, long Step, long Rows, string Error) : IDinMessage;

@@ -6,8 +6,9 @@ namespace DinCluster.Cluster.Protocol;
 /// Starts a worker: where the PS shards (by shard index), the dense parameters and the data
 /// shards are, and the job's options. The sender is the coordinator.
 /// </summary>
+/// <paramref name="Generation"/>: the rollback generation its pushes carry (<see cref="PushGradients.Generation"/>).
 public sealed record StartTraining(
-    int WorkerIndex, int Workers, IActorRef[] PsShards, IActorRef Dense, IActorRef[] DataShards, TrainOptions Options) : IDinMessage;
+    int WorkerIndex, int Workers, IActorRef[] PsShards, IActorRef Dense, IActorRef[] DataShards, TrainOptions Options, long Generation) : IDinMessage;
 
 /// <summary>Reply to <see cref="StartTraining"/> once the worker has its model and dense weights.</summary>
 public sealed record WorkerReady(int WorkerIndex) : IDinMessage;
@@ -59,6 +60,7 @@ public sealed record ContinueTraining(long Step) : IDinMessage;
 /// flight, use <see cref="PsShards"/> from now on (a lost shard's replacement), accept batches of
 /// <see cref="Epoch"/> only, and ask the data shards for credit again. Replies <see cref="WorkerReset"/>.
 /// </summary>
-public sealed record ResetTraining(int Epoch, IActorRef[] PsShards) : IDinMessage;
+/// Pushes from now on carry <paramref name="Generation"/>.
+public sealed record ResetTraining(int Epoch, IActorRef[] PsShards, long Generation) : IDinMessage;
 
 public sealed record WorkerReset(int WorkerIndex) : IDinMessage;

@@ -26,18 +26,19 @@ public sealed class DinSerializer : SerializerWithStringManifest
         // ParameterServerProtocol
         Add<AssignPsShard>("APS", (w, m) => { w.Write(m.ShardIndex); w.Write(m.ShardCount); w.Options(m.Options); },
             r => new(r.ReadInt32(), r.ReadInt32(), r.Options()));
-        Add<PsShardReady>("PSR", (w, m) => w.Write(m.ShardIndex), r => new(r.ReadInt32()));
+        // Retired layouts (before rollback generations): "PSR", "PG", "GA", "ST", "RT", "RS", "RDS", "PDV", "DGV".
+        Add<PsShardReady>("PSRG", (w, m) => { w.Write(m.ShardIndex); w.Write(m.Generation); }, r => new(r.ReadInt32(), r.ReadInt64()));
         Add<PullRows>("PR", (w, m) => { w.Write(m.RequestId); w.Str(m.Table); w.Longs(m.Ids); },
             r => new(r.ReadInt64(), r.Str(), r.Longs()));
         Add<RowsPulled>("RP", (w, m) => { w.Write(m.RequestId); w.Write(m.Offset); w.Write(m.Total); w.Rows(m.Rows); },
             r => new(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.Rows()));
-        Add<PushGradients>("PG", (w, m) =>
+        Add<PushGradients>("PGG", (w, m) =>
         {
             w.Write(m.BatchId); w.Write(m.Step); w.Write(m.WorkerIndex); w.Write(m.Samples);
-            w.Write(m.Part); w.Write(m.Parts); w.Array(m.Gradients, Wire.Rows); w.Array(m.Counts, Wire.Ints);
-        }, r => new(r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.Array(Wire.Rows), r.Array(Wire.Ints)));
-        Add<GradientsApplied>("GA", (w, m) => { w.Write(m.BatchId); w.Write(m.ShardIndex); w.Write((int)m.Outcome); },
-            r => new(r.ReadInt64(), r.ReadInt32(), r.Enum<PushOutcome>()));
+            w.Write(m.Part); w.Write(m.Parts); w.Array(m.Gradients, Wire.Rows); w.Array(m.Counts, Wire.Ints); w.Write(m.Generation);
+        }, r => new(r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.Array(Wire.Rows), r.Array(Wire.Ints), r.ReadInt64()));
+        Add<GradientsApplied>("GAG", (w, m) => { w.Write(m.BatchId); w.Write(m.ShardIndex); w.Write((int)m.Outcome); w.Write(m.Generation); },
+            r => new(r.ReadInt64(), r.ReadInt32(), r.Enum<PushOutcome>(), r.ReadInt64()));
         Add<WriteSnapshot>("WS", (w, m) => { w.Write(m.Step); w.Str(m.Path); }, r => new(r.ReadInt64(), r.Str()));
         Add<SnapshotWritten>("SW", (w, m) => { w.Write(m.ShardIndex); w.Write(m.Step); w.Str(m.Path); w.Str(m.Error); },
             r => new(r.ReadInt32(), r.ReadInt64(), r.Str(), r.Str()));
@@ -56,15 +57,17 @@ public sealed class DinSerializer : SerializerWithStringManifest
         Add<GetDenseWeights>("GDW", (w, m) => w.Write(m.RequestId), r => new(r.ReadInt64()));
         Add<DenseWeights>("DW", (w, m) => { w.Write(m.RequestId); w.Write(m.Version); w.Floats(m.Weights); },
             r => new(r.ReadInt64(), r.ReadInt64(), r.Floats()));
-        // Retired layouts: "PDG", "DGA" (before the weights rode on the reply), "PDR", "DGW" (before worker replicas).
-        Add<PushDenseGradients>("PDV", (w, m) =>
+        // Retired layouts: "PDG", "DGA" (before the weights rode on the reply), "PDR", "DGW" (before worker replicas), "PDV", "DGV".
+        Add<PushDenseGradients>("PDVG", (w, m) =>
         {
             w.Write(m.BatchId); w.Write(m.Step); w.Write(m.WorkerIndex); w.Write(m.Samples); w.Floats(m.Gradient); w.Write(m.ReturnWeights); w.Write(m.ReplicaVersion);
-        }, r => new(r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.Floats(), r.ReadBoolean(), r.ReadInt64()));
-        Add<DenseGradientsApplied>("DGV", (w, m) =>
+            w.Write(m.Generation);
+        }, r => new(r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.Floats(), r.ReadBoolean(), r.ReadInt64(), r.ReadInt64()));
+        Add<DenseGradientsApplied>("DGVG", (w, m) =>
         {
             w.Write(m.BatchId); w.Write(m.Version); w.Write((int)m.Outcome); w.Floats(m.Weights); w.Write(m.ReplicaInSync); w.Write(m.Checksum);
-        }, r => new(r.ReadInt64(), r.ReadInt64(), r.Enum<PushOutcome>(), r.Floats(), r.ReadBoolean(), r.ReadUInt64()));
+            w.Write(m.Generation);
+        }, r => new(r.ReadInt64(), r.ReadInt64(), r.Enum<PushOutcome>(), r.Floats(), r.ReadBoolean(), r.ReadUInt64(), r.ReadInt64()));
 
         // DataShardProtocol
         Add<AssignRowGroups>("ARG", (w, m) => { w.Write(m.ShardIndex); w.Array(m.RowGroups, Wire.RowGroup); w.Options(m.Options); },
@@ -92,11 +95,11 @@ public sealed class DinSerializer : SerializerWithStringManifest
         Add<BatchAcked>("BA", (w, m) => { w.Write(m.BatchId); w.Write(m.WorkerIndex); }, r => new(r.ReadInt64(), r.ReadInt32()));
 
         // WorkerProtocol
-        Add<StartTraining>("ST", (w, m) =>
+        Add<StartTraining>("STG", (w, m) =>
         {
             w.Write(m.WorkerIndex); w.Write(m.Workers); w.Array(m.PsShards, WriteRef); WriteRef(w, m.Dense);
-            w.Array(m.DataShards, WriteRef); w.Options(m.Options);
-        }, r => new(r.ReadInt32(), r.ReadInt32(), r.Array(ReadRef), ReadRef(r), r.Array(ReadRef), r.Options()));
+            w.Array(m.DataShards, WriteRef); w.Options(m.Options); w.Write(m.Generation);
+        }, r => new(r.ReadInt32(), r.ReadInt32(), r.Array(ReadRef), ReadRef(r), r.Array(ReadRef), r.Options(), r.ReadInt64()));
         Add<WorkerReady>("WR", (w, m) => w.Write(m.WorkerIndex), r => new(r.ReadInt32()));
         Add<BeginStep>("BS", (w, m) => w.Write(m.Step), r => new(r.ReadInt64()));
         Add<ClockAdvanced>("CA", (w, m) => w.Write(m.MinClock), r => new(r.ReadInt64()));
@@ -116,13 +119,17 @@ public sealed class DinSerializer : SerializerWithStringManifest
         Add<PauseTraining>("PT", (w, m) => w.Write(m.Step), r => new(r.ReadInt64()));
         Add<TrainingPaused>("TP", (w, m) => { w.Write(m.WorkerIndex); w.Write(m.Step); }, r => new(r.ReadInt32(), r.ReadInt64()));
         Add<ContinueTraining>("CT", (w, m) => w.Write(m.Step), r => new(r.ReadInt64()));
-        Add<ResetTraining>("RT", (w, m) => { w.Write(m.Epoch); w.Array(m.PsShards, WriteRef); }, r => new(r.ReadInt32(), r.Array(ReadRef)));
+        Add<ResetTraining>("RTG", (w, m) => { w.Write(m.Epoch); w.Array(m.PsShards, WriteRef); w.Write(m.Generation); },
+            r => new(r.ReadInt32(), r.Array(ReadRef), r.ReadInt64()));
         Add<WorkerReset>("WRS", (w, m) => w.Write(m.WorkerIndex), r => new(r.ReadInt32()));
-        Add<RestoreSnapshot>("RS", (w, m) => { w.Write(m.Step); w.Array(m.Paths, Wire.Str); }, r => new(r.ReadInt64(), r.Array(Wire.Str)));
+        Add<RestoreSnapshot>("RSG", (w, m) => { w.Write(m.Step); w.Array(m.Paths, Wire.Str); w.Write(m.Generation); },
+            r => new(r.ReadInt64(), r.Array(Wire.Str), r.ReadInt64()));
         Add<SnapshotRestored>("SR", (w, m) => { w.Write(m.ShardIndex); w.Write(m.Step); w.Write(m.Rows); w.Str(m.Error); },
             r => new(r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.Str()));
-        Add<RestoreDenseState>("RDS", (w, m) => { w.Write(m.Step); w.Write(m.AdamStep); w.Floats(m.Values); w.Floats(m.M); w.Floats(m.V); },
-            r => new(r.ReadInt64(), r.ReadInt64(), r.Floats(), r.Floats(), r.Floats()));
+        Add<RestoreDenseState>("RDSG", (w, m) =>
+        {
+            w.Write(m.Step); w.Write(m.AdamStep); w.Floats(m.Values); w.Floats(m.M); w.Floats(m.V); w.Write(m.Generation);
+        }, r => new(r.ReadInt64(), r.ReadInt64(), r.Floats(), r.Floats(), r.Floats(), r.ReadInt64()));
         Add<DenseStateRestored>("DSR", (w, m) => w.Write(m.Step), r => new(r.ReadInt64()));
         Add<RestoreEpoch>("RE", (w, m) => { w.Write(m.Epoch); w.Longs(m.ConsumedBatchIds); w.Write(m.ClearCredit); },
             r => new(r.ReadInt32(), r.Longs(), r.ReadBoolean()));

@@ -13,7 +13,7 @@ public static class PushPlan
     /// <param name="counts">counts[t][r]: occurrences of gradients[t].Ids[r] in the batch.</param>
     public static IReadOnlyList<(int Shard, PushGradients Push)> Build(
         TableRows[] gradients, int[][] counts, Func<string, long, int> shardOf, int maxMessageBytes,
-        long batchId, long step, int worker, int samples)
+        long batchId, long step, int worker, int samples, long generation = 0)
     {
         var perShard = new SortedDictionary<int, List<(TableRows, int[])>>();
         for (var t = 0; t < gradients.Length; t++)
@@ -44,7 +44,7 @@ public static class PushPlan
         var pushes = new List<(int, PushGradients)>();
         foreach (var (shard, parts) in perShard)
             for (var p = 0; p < parts.Count; p++)
-                pushes.Add((shard, new PushGradients(batchId, step, worker, samples, p, parts.Count, [parts[p].Item1], [parts[p].Item2])));
+                pushes.Add((shard, new PushGradients(batchId, step, worker, samples, p, parts.Count, [parts[p].Item1], [parts[p].Item2], generation)));
         return pushes;
     }
 }

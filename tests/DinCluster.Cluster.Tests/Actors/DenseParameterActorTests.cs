@@ -36,7 +36,7 @@ public sealed class DenseParameterActorTests : TestKit
         for (var batch = 1L; batch <= 5; batch++)
         {
             var gradient = RandomArray(random, 257);
-            dense.Tell(new PushDenseGradients(batch, batch, 0, 8, gradient, true, replica.Step));
+            dense.Tell(new PushDenseGradients(batch, batch, 0, 8, gradient, true, replica.Step, 0));
             Assert.True(replica.Apply(gradient));
             var reply = ExpectMsg<DenseGradientsApplied>();
             Assert.True(reply.ReplicaInSync, $"push {batch} not in sync");
@@ -46,12 +46,12 @@ public sealed class DenseParameterActorTests : TestKit
         }
 
         // A second writer (no replica) moves the actor on; the first worker's next push is out of sync and gets the weights.
-        dense.Tell(new PushDenseGradients(100, 6, 1, 8, RandomArray(random, 257), true, -1));
+        dense.Tell(new PushDenseGradients(100, 6, 1, 8, RandomArray(random, 257), true, -1, 0));
         var other = ExpectMsg<DenseGradientsApplied>();
         Assert.False(other.ReplicaInSync);
         Assert.Equal(257, other.Weights.Length);
         var late = RandomArray(random, 257);
-        dense.Tell(new PushDenseGradients(6, 6, 0, 8, late, true, replica.Step));
+        dense.Tell(new PushDenseGradients(6, 6, 0, 8, late, true, replica.Step, 0));
         replica.Apply(late);
         var stale = ExpectMsg<DenseGradientsApplied>();
         Assert.False(stale.ReplicaInSync);
@@ -68,14 +68,35 @@ public sealed class DenseParameterActorTests : TestKit
         dense.Tell(new InitDenseWeights(RandomArray(random, 16)));
         ExpectMsg<DenseWeights>();
         var gradient = RandomArray(random, 16);
-        dense.Tell(new PushDenseGradients(1, 1, 0, 8, gradient, true, 0));
+        dense.Tell(new PushDenseGradients(1, 1, 0, 8, gradient, true, 0, 0));
         Assert.True(ExpectMsg<DenseGradientsApplied>().ReplicaInSync);
         // The replica applied the batch again (a re-issued batch); the actor did not, so the versions part.
-        dense.Tell(new PushDenseGradients(1, 2, 0, 8, gradient, true, 1));
+        dense.Tell(new PushDenseGradients(1, 2, 0, 8, gradient, true, 1, 0));
         var dup = ExpectMsg<DenseGradientsApplied>();
         Assert.Equal(PushOutcome.Duplicate, dup.Outcome);
         Assert.False(dup.ReplicaInSync);
         Assert.Equal(16, dup.Weights.Length);
+    }
+
+    [Fact]
+    public void Dense_actor_refuses_pushes_of_an_older_generation_after_a_restore()
+    {
+        var random = new Random(Seed);
+        var dense = Sys.ActorOf(DenseParameterActor.Props(Adam, bsp: false));
+        dense.Tell(new InitDenseWeights(RandomArray(random, 16)));
+        ExpectMsg<DenseWeights>();
+        dense.Tell(new GetDenseState(-1));
+        var state = ExpectMsg<DenseStateSnapshot>();
+        dense.Tell(new RestoreDenseState(0, state.AdamStep, state.Values, state.M, state.V, 1));
+        ExpectMsg<DenseStateRestored>();
+        dense.Tell(new PushDenseGradients(1, 1, 0, 8, RandomArray(random, 16), true, -1, 0));
+        var stale = ExpectMsg<DenseGradientsApplied>();
+        Assert.Equal(PushOutcome.Stale, stale.Outcome);
+        Assert.Equal(0, stale.Version);
+        Assert.Equal(state.Values, stale.Weights);
+        dense.Tell(new PushDenseGradients(1, 1, 0, 8, RandomArray(random, 16), true, -1, 1));
+        var applied = ExpectMsg<DenseGradientsApplied>();
+        Assert.Equal((PushOutcome.Applied, 1L, 1L), (applied.Outcome, applied.Version, applied.Generation));
     }
 
     [Fact]

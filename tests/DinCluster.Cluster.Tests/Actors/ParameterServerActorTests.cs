@@ -37,7 +37,7 @@ public sealed class ParameterServerActorTests(ITestOutputHelper output) : TestKi
         old.ExpectMsg<PsShardReady>();
         ps.Tell(new PullRows(1, "item", [7]));
         var initial = ExpectMsg<RowsPulled>().Rows.Values;
-        ps.Tell(new PushGradients(5, 1, 0, 8, 0, 1, [new TableRows("item", 8, [7], Enumerable.Repeat(1f, 8).ToArray())], [[1]]));
+        ps.Tell(new PushGradients(5, 1, 0, 8, 0, 1, [new TableRows("item", 8, [7], Enumerable.Repeat(1f, 8).ToArray())], [[1]], 0));
         Assert.Equal(PushOutcome.Applied, ExpectMsg<GradientsApplied>().Outcome);
         // The same coordinator assigning again keeps the table.
         ps.Tell(new AssignPsShard(0, 1, options), old.Ref);
@@ -51,9 +51,51 @@ public sealed class ParameterServerActorTests(ITestOutputHelper output) : TestKi
         proxy.ExpectMsg<JoinTraining>(m => m.Role == NodeRole.ParameterServer, TimeSpan.FromSeconds(10));
         var next = CreateTestProbe("new-coordinator");
         ps.Tell(new AssignPsShard(0, 1, options), next.Ref);
-        next.ExpectMsg<PsShardReady>();
+        Assert.Equal(1, next.ExpectMsg<PsShardReady>().Generation);
         ps.Tell(new PullRows(3, "item", [7]));
         Assert.Equal(initial, ExpectMsg<RowsPulled>().Rows.Values);
+        // A push the old coordinator's worker sent before the takeover, landing now, is refused.
+        ps.Tell(new PushGradients(6, 2, 0, 8, 0, 1, [new TableRows("item", 8, [7], Enumerable.Repeat(1f, 8).ToArray())], [[1]], 0));
+        var stale = ExpectMsg<GradientsApplied>();
+        Assert.Equal((PushOutcome.Stale, 0L), (stale.Outcome, stale.Generation));
+        ps.Tell(new PullRows(4, "item", [7]));
+        Assert.Equal(initial, ExpectMsg<RowsPulled>().Rows.Values);
+    }
+
+    [Fact]
+    public void Parameter_server_refuses_pushes_of_an_older_generation_after_a_restore_and_applies_the_new_ones()
+    {
+        using var dir = new TempDir();
+        var ps = StartShard();
+        TableRows Grad() => new("item", 8, [7], Enumerable.Repeat(1f, 8).ToArray());
+        ps.Tell(new PushGradients(1, 1, 0, 8, 0, 1, [Grad()], [[1]], 0));
+        Assert.Equal(PushOutcome.Applied, ExpectMsg<GradientsApplied>().Outcome);
+        var path = Path.Combine(dir.Path, "ps-0.bin");
+        ps.Tell(new WriteSnapshot(1, path));
+        Assert.Equal("", ExpectMsg<SnapshotWritten>().Error);
+        ps.Tell(new PullRows(1, "item", [7]));
+        var atCheckpoint = ExpectMsg<RowsPulled>().Rows.Values;
+
+        // Batch 2 was pushed in two parts; the rollback came between them. Its second part, and a
+        // whole push of batch 3, still carry generation 0 when they land after the restore.
+        var two = PushPlan.Build([new TableRows("item", 8, [7, 8], Enumerable.Repeat(1f, 16).ToArray())], [[1, 1]], (_, _) => 0, 600, 2, 2, 0, 8, 0);
+        Assert.True(two.Count > 1, $"{two.Count} part(s)");
+        ps.Tell(two[0].Push);
+        ps.Tell(new RestoreSnapshot(1, [path], 1));
+        ExpectMsg<SnapshotRestored>(m => m.Error == "");
+        foreach (var (_, part) in two.Skip(1)) ps.Tell(part);
+        Assert.Equal(PushOutcome.Stale, ExpectMsg<GradientsApplied>().Outcome);
+        ps.Tell(new PushGradients(3, 3, 0, 8, 0, 1, [Grad()], [[1]], 0));
+        Assert.Equal(PushOutcome.Stale, ExpectMsg<GradientsApplied>().Outcome);
+        ps.Tell(new PullRows(2, "item", [7]));
+        Assert.Equal(atCheckpoint, ExpectMsg<RowsPulled>().Rows.Values);
+
+        // The same batch re-computed in the new generation is applied once.
+        ps.Tell(new PushGradients(2, 2, 0, 8, 0, 1, [Grad()], [[1]], 1));
+        var applied = ExpectMsg<GradientsApplied>();
+        Assert.Equal((PushOutcome.Applied, 1L), (applied.Outcome, applied.Generation));
+        ps.Tell(new PullRows(3, "item", [7]));
+        Assert.NotEqual(atCheckpoint, ExpectMsg<RowsPulled>().Rows.Values);
     }
 
     [Fact]
@@ -74,7 +116,7 @@ public sealed class ParameterServerActorTests(ITestOutputHelper output) : TestKi
     public void Parameter_server_ignores_a_push_when_its_batch_id_was_applied_before()
     {
         var ps = StartShard();
-        var push = new PushGradients(42, 1, 0, 8, 0, 1, [new TableRows("item", 8, [1, 2], new float[16])], [[1, 1]]);
+        var push = new PushGradients(42, 1, 0, 8, 0, 1, [new TableRows("item", 8, [1, 2], new float[16])], [[1, 1]], 0);
         ps.Tell(push);
         Assert.Equal(PushOutcome.Applied, ExpectMsg<GradientsApplied>().Outcome);
         ps.Tell(push);
@@ -92,7 +134,7 @@ public sealed class ParameterServerActorTests(ITestOutputHelper output) : TestKi
         var before = ExpectMsg<RowsPulled>().Rows.Values;
         var grads = new float[8];
         grads[3] = float.NaN;
-        ps.Tell(new PushGradients(5, 1, 0, 8, 0, 1, [new TableRows("item", 8, [7], grads)], [[1]]));
+        ps.Tell(new PushGradients(5, 1, 0, 8, 0, 1, [new TableRows("item", 8, [7], grads)], [[1]], 0));
         Assert.Equal(PushOutcome.RejectedNaN, ExpectMsg<GradientsApplied>().Outcome);
         ps.Tell(new PullRows(2, "item", [7]));
         Assert.Equal(before, ExpectMsg<RowsPulled>().Rows.Values);
@@ -106,7 +148,7 @@ public sealed class ParameterServerActorTests(ITestOutputHelper output) : TestKi
         var ps = StartShard(SyncMode.Bsp);
         ps.Tell(new PullRows(1, "item", [7]));
         var before = ExpectMsg<RowsPulled>().Rows.Values;
-        ps.Tell(new PushGradients(5, 0, 0, 8, 0, 1, [new TableRows("item", 8, [7], Enumerable.Repeat(1f, 8).ToArray())], [[1]]));
+        ps.Tell(new PushGradients(5, 0, 0, 8, 0, 1, [new TableRows("item", 8, [7], Enumerable.Repeat(1f, 8).ToArray())], [[1]], 0));
         Assert.Equal(PushOutcome.Buffered, ExpectMsg<GradientsApplied>().Outcome);
         ps.Tell(new PullRows(2, "item", [7]));
         Assert.Equal(before, ExpectMsg<RowsPulled>().Rows.Values);

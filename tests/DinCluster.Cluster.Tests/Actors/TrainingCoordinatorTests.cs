@@ -49,7 +49,7 @@ public sealed class TrainingCoordinatorTests : TestKit, IDisposable
 
         for (var i = 0; i < 2; i++)
         {
-            coordinator.Tell(new PsShardReady(i), ps[i].Ref);
+            coordinator.Tell(new PsShardReady(i, 0), ps[i].Ref);
             coordinator.Tell(new RowGroupsAssigned(i, 1, rows[i]), data[i].Ref);
         }
         var start = worker.ExpectMsg<StartTraining>(TimeSpan.FromSeconds(10), "worker start");

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text;
 using DinCluster.Cluster.Checkpoints;
 using DinCluster.Cluster.Runs;
@@ -22,11 +21,8 @@ namespace DinCluster.Cluster.Tests.MultiProcess;
 [Collection(TorchCollection.Name)]
 public sealed class CheckpointKillTests(ITestOutputHelper output)
 {
-    private const int SigKill = 9, SigStop = 19;
     private static readonly TimeSpan AttemptTimeout = TimeSpan.FromMinutes(3);
 
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
 
     private static string Dll => Path.Combine(LocalClusterScript.RepoRoot, "src", "DinCluster.Cli", "bin", "Release", "net10.0", "dincluster.dll");
 
@@ -68,7 +64,7 @@ public sealed class CheckpointKillTests(ITestOutputHelper output)
                 var folder = Path.GetFileName(Path.GetDirectoryName(e.FullPath)!);
                 if (!folder.StartsWith("ckpt-", StringComparison.Ordinal) || !folder.EndsWith(".tmp", StringComparison.Ordinal) || frozen.Task.IsCompleted || process is null) return;
                 if (!new CheckpointStore(root).Committed().Any()) return; // no previous checkpoint yet
-                Kill(process.Id, SigStop);
+                ClusterProcessRun.Signal(process.Id, ClusterProcessRun.SigStop);
                 frozen.TrySetResult(folder);
             };
             watcher.EnableRaisingEvents = true;
@@ -86,7 +82,7 @@ public sealed class CheckpointKillTests(ITestOutputHelper output)
             copied = Path.GetFileName(latest);
             before = Directory.GetFiles(latest).ToDictionary(f => Path.GetFileName(f), f => (new FileInfo(f).Length, CheckpointManifest.Sha256Of(f)));
             var tmpFiles = Directory.Exists(Path.Combine(root, pendingName)) ? Directory.GetFiles(Path.Combine(root, pendingName)).Select(Path.GetFileName) : [];
-            Assert.Equal(0, Kill(process.Id, SigKill));
+            ClusterProcessRun.Signal(process.Id, ClusterProcessRun.SigKill);
             await exited.WaitAsync(TimeSpan.FromSeconds(30));
             output.WriteLine($"attempt {attempt}: SIGSTOP then SIGKILL (exit {process.ExitCode}) while {pendingName} held [{string.Join(", ", tmpFiles)}]; newest committed: {copied}");
             attempts = attempt;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using DinCluster.Cluster.Checkpoints;
 using DinCluster.Cluster.Hosting;
@@ -27,13 +26,10 @@ namespace DinCluster.Cluster.Tests.MultiProcess;
 [Collection(TorchCollection.Name)]
 public sealed class CoordinatorKillTests(ITestOutputHelper output)
 {
-    private const int SigKill = 9;
     private const int CheckpointEvery = 40;
     private const int StepsAfterCheckpoint = 5;
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(8);
 
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
 
     [Fact]
     public async Task Coordinator_process_killed_mid_epoch_is_replaced_by_the_standby_which_finishes_the_job_from_the_last_checkpoint()
@@ -90,7 +86,7 @@ public sealed class CoordinatorKillTests(ITestOutputHelper output)
 
         var nodes = Path.Combine(run, "nodes");
         var victim = int.Parse(File.ReadAllText(Path.Combine(nodes, "coordinator.pid")).Trim(), CultureInfo.InvariantCulture);
-        Assert.Equal(0, Kill(victim, SigKill));
+        ClusterProcessRun.Signal(victim, ClusterProcessRun.SigKill);
         var killedAt = Stopwatch.StartNew();
         var killedUtc = DateTime.UtcNow;
         output.WriteLine($"{ckpt} (step {ckptStep}) committed; SIGKILL to the coordinator (pid {victim}) at {killedUtc:HH:mm:ss.fff}");

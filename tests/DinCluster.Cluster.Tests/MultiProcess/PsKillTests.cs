@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using DinCluster.Cluster.Hosting;
 using DinCluster.Cluster.Protocol;
@@ -25,11 +24,8 @@ namespace DinCluster.Cluster.Tests.MultiProcess;
 [Collection(TorchCollection.Name)]
 public sealed class PsKillTests(ITestOutputHelper output)
 {
-    private const int SigKill = 9;
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(8);
 
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
 
     [Fact]
     public async Task Ps_process_killed_mid_epoch_is_replaced_and_every_shard_rolls_back_to_the_last_checkpoint()
@@ -71,7 +67,7 @@ public sealed class PsKillTests(ITestOutputHelper output)
 
         var nodes = Path.Combine(run, "nodes");
         var victim = int.Parse(File.ReadAllText(Path.Combine(nodes, "ps-1.pid")).Trim(), CultureInfo.InvariantCulture);
-        Assert.Equal(0, Kill(victim, SigKill));
+        ClusterProcessRun.Signal(victim, ClusterProcessRun.SigKill);
         var killedAt = Stopwatch.StartNew();
         var killedUtc = DateTime.UtcNow;
         output.WriteLine($"{ckpt} committed; SIGKILL to ps-1 (pid {victim})");

@@ -398,7 +398,14 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
                 AnnounceClock();
             }
             if (StepLimitReached()) StopEarly();
-            else MaybeCheckpoint();
+            else if (!MaybeCheckpoint()) EvaluateWhenStepsIn();
+        });
+        Receive<StepsOverdue>(_ =>
+        {
+            _log.Warning("epoch {0}: the data shards report {1:N0} samples consumed, the workers' steps {2:N0}; evaluating without the missing step reports",
+                _epoch, _epochDone.Values.Sum(e => e.SamplesConsumed), _epochSamples);
+            _stepsOverdue = true;
+            EvaluateWhenStepsIn();
         });
         Receive<TrainingPaused>(m => Paused(m.WorkerIndex));
         Receive<WorkerWaiting>(m =>
@@ -438,7 +445,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             if (m.Epoch != _epoch) return;
             _epochDone[m.ShardIndex] = m;
             // In bsp the last global step may still be waiting to be applied; a pause for a checkpoint evaluates after it.
-            if (_epochDone.Count == _data.Count && _barrier is null && !_quiescing) Evaluate();
+            EvaluateWhenStepsIn();
         });
         Common();
     }
@@ -569,13 +576,34 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         if (Sync != SyncMode.Bsp)
             foreach (var w in _liveWorkers) _workers[w].Tell(new ContinueTraining(_totalSteps));
         Become(Training);
-        if (_epochDone.Count == _data.Count && _barrier is null) Evaluate();
+        if (_epochDone.Count == _data.Count && _barrier is null) EvaluateWhenStepsIn();
         else if (Sync == SyncMode.Bsp) BeginBspStep();
         else AnnounceClockIfGated();
     }
 
     // ---- SyncingBuffers(e): each worker's Dice running statistics saw only its own batches; the
     // test set is scored (and the checkpoint written) with their average, so all workers agree.
+    /// <summary>
+    /// Every data shard has its epoch acked: evaluate, once the workers' step reports account for every
+    /// consumed sample. In async/ssp a worker acks a batch to its data shard and reports the step to the
+    /// coordinator in two messages on two paths, so the last StepCompleted can arrive after the shards'
+    /// EpochCompleted; after 5 s (a worker that died between the two) evaluate without it, with a warning.
+    /// </summary>
+    private void EvaluateWhenStepsIn()
+    {
+        if (_epochDone.Count != _data.Count || _barrier is not null || _quiescing) return;
+        if (Sync != SyncMode.Bsp && !_stepsOverdue && _epochSamples < _epochDone.Values.Sum(e => e.SamplesConsumed))
+        {
+            if (!Timers.IsTimerActive("steps-overdue")) Timers.StartSingleTimer("steps-overdue", StepsOverdue.Instance, TimeSpan.FromSeconds(5));
+            return;
+        }
+        Timers.Cancel("steps-overdue");
+        _stepsOverdue = false;
+        Evaluate();
+    }
+
+    private bool _stepsOverdue;
+
     private void Evaluate()
     {
         _clock.Stop();
@@ -1144,6 +1172,11 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private sealed record FormationTimedOut
     {
         public static readonly FormationTimedOut Instance = new();
+    }
+
+    private sealed record StepsOverdue
+    {
+        public static readonly StepsOverdue Instance = new();
     }
 
     private sealed record RetryStep

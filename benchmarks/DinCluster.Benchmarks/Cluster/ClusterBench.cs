@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using DinCluster.Cluster.Configuration;
 using DinCluster.Cluster.Runs;
 using DinCluster.Data;
 
@@ -10,7 +11,8 @@ namespace DinCluster.Benchmarks.Cluster;
 public sealed record CliLauncher(string FileName, IReadOnlyList<string> Prefix, string Dll);
 
 /// <param name="Samples">Generated samples, train and test (10% test).</param>
-/// <param name="Threads">libtorch intra-op threads of the single worker in every one-worker mode.</param>
+/// <param name="Threads">libtorch intra-op threads of the local trainer and of the single worker in every one-worker mode;
+/// 0 = each mode's default (local: the cores; a cluster worker: <see cref="WorkerThreads.Default"/>).</param>
 /// <param name="Repeat">Runs per mode; the best epoch rate counts (the machine may be shared).</param>
 /// <param name="Script">scripts/local-cluster of the checkout.</param>
 /// <param name="KeepDir">Keep data and runs here instead of a deleted temporary folder.</param>
@@ -53,6 +55,8 @@ public static class ClusterBench
         var script = options.Script ?? FindScript(cli.Dll)
             ?? throw new FileNotFoundException($"scripts/local-cluster not found above {cli.Dll}; pass its path");
         var threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
+        var workerThreads = options.Threads > 0 ? options.Threads : WorkerThreads.Default(1);
+        string[] ThreadFlag(int t) => options.Threads > 0 ? ["--threads", Str(t)] : [];
         var root = options.KeepDir ?? Directory.CreateTempSubdirectory("dincluster-clusterbench-").FullName;
         Directory.CreateDirectory(root);
         try
@@ -67,12 +71,12 @@ public static class ClusterBench
             var modes = new (string Name, int Workers, string Threads, Func<string, (string File, List<string> Args, bool Script)> Command)[]
             {
                 ("local trainer", 1, Str(threads), run => (cli.FileName, [.. cli.Prefix, "train", "--local", .. Common(run), "--threads", Str(threads)], false)),
-                ("simulated, 1 worker", 1, Str(threads), run => (cli.FileName, [.. cli.Prefix, "train", .. Common(run),
-                    "--workers", "1", "--ps", "1", "--data-shards", "1", "--threads", Str(threads)], false)),
-                ("multi-process, 1 worker", 1, Str(threads), run => ("bash", [script, "start", .. Common(run),
-                    "--workers", "1", "--ps", "1", "--data-shards", "1", "--threads", Str(threads)], true)),
-                // Default sizing: libtorch's pool is per process, shared by both workers, so cores / 2 each.
-                ("simulated, 2 workers", 2, $"{Math.Max(1, Environment.ProcessorCount / 2)} x 2", run => (cli.FileName, [.. cli.Prefix, "train", .. Common(run),
+                ("simulated, 1 worker", 1, Str(workerThreads), run => (cli.FileName, [.. cli.Prefix, "train", .. Common(run),
+                    "--workers", "1", "--ps", "1", "--data-shards", "1", .. ThreadFlag(workerThreads)], false)),
+                ("multi-process, 1 worker", 1, Str(workerThreads), run => ("bash", [script, "start", .. Common(run),
+                    "--workers", "1", "--ps", "1", "--data-shards", "1", .. ThreadFlag(workerThreads)], true)),
+                // Default sizing: libtorch's pool is per process, shared by both workers.
+                ("simulated, 2 workers", 2, $"{WorkerThreads.Default(2)} x 2", run => (cli.FileName, [.. cli.Prefix, "train", .. Common(run),
                     "--workers", "2", "--ps", "1", "--data-shards", "1"], false)),
             };
 

@@ -39,7 +39,7 @@ public static class ClusterRunner
         var roles = Enumerable.Range(0, nodes).Select(n => n == 0 ? new List<NodeRole> { NodeRole.Coordinator } : []).ToList();
         for (var i = 0; i < instances.Count; i++) roles[nodes == 1 ? 0 : 1 + i % (nodes - 1)].Add(instances[i]);
 
-        var torchThreads = job.TorchThreads > 0 ? job.TorchThreads : Math.Max(1, Environment.ProcessorCount / Math.Max(1, shape.Workers));
+        var torchThreads = job.TorchThreads > 0 ? job.TorchThreads : WorkerThreads.Default(shape.Workers);
         var (setup, result) = Setup(job, shape, settings, nodes, "simulated", log);
         log.WriteLine($"simulated cluster: {nodes} nodes on 127.0.0.1, {shape.Workers} worker(s), {job.PsShards} PS shard(s), {shape.DataShards} data shard(s), sync {setup.Options.Sync.ToString().ToLowerInvariant()}");
 

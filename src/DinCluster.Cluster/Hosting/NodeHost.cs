@@ -75,6 +75,6 @@ public static class NodeHost
     internal static int TorchThreads(NodeOptions options)
     {
         var workers = Math.Max(1, options.Roles.Count(r => r == NodeRole.Worker));
-        return options.TorchThreads > 0 ? options.TorchThreads : Math.Max(1, Environment.ProcessorCount / workers);
+        return options.TorchThreads > 0 ? options.TorchThreads : WorkerThreads.Default(workers);
     }
 }

@@ -41,8 +41,8 @@ public sealed class CoordinatorKillTests(ITestOutputHelper output)
         using var dir = new TempDir();
         var data = Path.Combine(dir.Path, "data");
         var run = Path.Combine(dir.Path, "run");
-        var dataset = SyntheticGenerator.Generate(data, new SyntheticSettings { Users = 500, Items = 1000, Categories = 20, Samples = 6000, HistoryMax = 10, Seed = dataSeed, RowGroupSize = 500 });
-        string[] flags = ["--epochs", "2", "--embedding-dim", "8", "--batch-size", "64", "--dense-lr", "0.005", "--seed", $"{trainSeed}", "--threads", "1", "--sync", "bsp", "--log-every", "5"];
+        var dataset = SyntheticGenerator.Generate(data, new SyntheticSettings { Users = 500, Items = 1000, Categories = 20, Samples = 12000, HistoryMax = 10, Seed = dataSeed, RowGroupSize = 500 });
+        string[] flags = ["--epochs", "3", "--embedding-dim", "8", "--batch-size", "64", "--dense-lr", "0.005", "--seed", $"{trainSeed}", "--threads", "1", "--sync", "bsp", "--log-every", "5"];
 
         // The fault-free run of the same job: the baseline AUC.
         double baseline;
@@ -86,9 +86,11 @@ public sealed class CoordinatorKillTests(ITestOutputHelper output)
 
         var nodes = Path.Combine(run, "nodes");
         var victim = int.Parse(File.ReadAllText(Path.Combine(nodes, "coordinator.pid")).Trim(), CultureInfo.InvariantCulture);
+        Assert.False(File.Exists(Path.Combine(run, "summary.json")), "the job finished before the kill: nothing left for the standby to take over");
         ClusterProcessRun.Signal(victim, ClusterProcessRun.SigKill);
         var killedAt = Stopwatch.StartNew();
         var killedUtc = DateTime.UtcNow;
+        // 3 epochs: the kill lands in epoch 2 with a whole epoch still to train, however fast this machine trains.
         output.WriteLine($"{ckpt} (step {ckptStep}) committed; SIGKILL to the coordinator (pid {victim}) at {killedUtc:HH:mm:ss.fff}");
         // The standby resumes from the newest checkpoint the coordinator committed before it died: on a busy
         // machine the coordinator may have committed the next one (40 steps on) before the kill landed.
@@ -116,7 +118,8 @@ public sealed class CoordinatorKillTests(ITestOutputHelper output)
         output.WriteLine($"takeover: {JsonSerializer.Serialize(t)}");
         Assert.Equal(Path.Combine("checkpoints", ckpt), t.Checkpoint);
         Assert.Equal(ckptStep, t.CheckpointStep);
-        Assert.Equal(2, t.CheckpointEpoch);
+        // Epoch 2, or 3 when the kill landed late (the checkpoint taken then is what the standby must use).
+        Assert.InRange(t.CheckpointEpoch, 2, 3);
         // Steps trained after the checkpoint are replayed: at least StepsAfterCheckpoint when the kill landed
         // after the awaited one; after a later checkpoint, however many came before the kill (maybe none).
         var minimum = ckptStep == firstStep ? StepsAfterCheckpoint : 0;
@@ -129,7 +132,7 @@ public sealed class CoordinatorKillTests(ITestOutputHelper output)
         Assert.NotNull(t.RecoverySeconds);
         Assert.Single(summary.Failures, f => f.Kind == "coordinator lost");
 
-        Assert.Equal(2, summary.Epochs.Count);
+        Assert.Equal(3, summary.Epochs.Count);
         foreach (var e in summary.Epochs)
         {
             Assert.True(e.LedgerExact, $"epoch {e.Epoch}: ledger not exact ({e.SamplesConsumed}/{e.SamplesExpected})");
@@ -146,7 +149,7 @@ public sealed class CoordinatorKillTests(ITestOutputHelper output)
 
         new FaultRow("coordinator-kill", "passed", summary.Epochs.Sum(e => e.SamplesConsumed), summary.Epochs.Sum(e => e.SamplesExpected), t.SamplesReplayed,
             auc, baseline, t.RecoverySeconds,
-            $"coordinator SIGKILLed {StepsAfterCheckpoint}+ steps after {ckpt} (epoch 2); unreachable {unreachable:F1}s, removed {removed:F1}s, training again {resumed:F1}s after the kill; " +
+            $"coordinator SIGKILLed after {ckpt} (epoch {t.CheckpointEpoch}), the newest checkpoint at the kill; unreachable {unreachable:F1}s, removed {removed:F1}s, training again {resumed:F1}s after the kill; " +
             $"the standby took the singleton over and restored every PS shard, the dense state and the data ledger from step {t.CheckpointStep} ({t.BatchesReplayed} batches replayed); " +
             "recovery = removal -> training again; bsp, 1 worker").Write();
     }
@@ -161,7 +164,7 @@ public sealed class CoordinatorKillTests(ITestOutputHelper output)
             Model = new Model.Networks.ModelSettings { Seed = 3 },
             Embeddings = new Core.Embeddings.EmbeddingSettings { Seed = 3 },
             Dense = new Core.Optimizers.AdamSettings(LearningRate: 0.005f),
-            Epochs = 2,
+            Epochs = 3,
             BatchSize = 64,
             Seed = 3,
             PsShards = 2,

@@ -181,12 +181,11 @@ public sealed partial class NetnsClusterTests(NetnsClusterFixture fixture, ITest
             var auc = final!.Test!.Auc;
             output.WriteLine($"test AUC {auc:F4} vs fault-free {baselineAuc:F4} ({auc - baselineAuc:+0.0000;-0.0000})");
             var within = auc >= baselineAuc - 0.005;
-            report = report with { Note = report.Note + $"; AUC {auc - baselineAuc:+0.0000;-0.0000} vs fault-free ({(within ? "" : "NOT ")}within the issue's 0.005; the test asserts 0.05)" };
-            // Async runs of the same seed differ by up to ~0.01 (the order in which two workers' gradients land), so,
-            // as in the other fault-suite scenarios, the test asserts what a lost or doubled update would break
-            // (0.05) and the row says whether the issue's 0.005 held. One-sided: after the cut the job trains with
-            // ONE worker, whose updates are never stale, and may end higher.
-            Assert.True(auc >= baselineAuc - 0.05, $"test AUC {auc:F4} is more than 0.05 below the fault-free run's {baselineAuc:F4}");
+            report = report with { Note = report.Note + $"; AUC {auc - baselineAuc:+0.0000;-0.0000} vs fault-free ({(within ? "" : "NOT ")}within the issue's 0.005)" };
+            // One-sided: after the cut the job trains with ONE worker, whose updates are never stale, and may end
+            // higher. On this set (few ids, plateau within the first epoch) async runs of the same seed agree
+            // closely (partition runs: -0.0003, -0.0005), so the issue's 0.005 is asserted.
+            Assert.True(within, $"test AUC {auc:F4} is more than 0.005 below the fault-free run's {baselineAuc:F4}");
             Assert.True(auc <= fixture.Dataset.BayesTestAuc, $"test AUC {auc:F4} above the Bayes-optimal {fixture.Dataset.BayesTestAuc:F4}");
             return report;
         }
@@ -292,21 +291,22 @@ public sealed class NetnsClusterFixture : IDisposable
     public SyntheticDataset Dataset => _dataset ?? throw new InvalidOperationException("no data yet: call Baseline first");
 
     /// <summary>
-    /// The job of both tests: 2 epochs of 288,000 samples (32,000 test), small dims, batch 128, brisk
-    /// learning rates (test AUC ~0.81 against a Bayes AUC of ~0.83). The partition test needs the job
-    /// to outlive the 30 s outage plus the rejoin (~8 s) after the cut: here, at up to 14,000 samples/s
-    /// (2 workers) and 12,000 (1 worker), about 48 s of training is left after the cut. A run with
-    /// 202,500 samples per epoch finished before the rejoin once the machine got quieter. On a faster
+    /// The job of both tests: 2 epochs of 432,000 samples (48,000 test), small dims, batch 128. The partition
+    /// test needs the job to outlive the 30 s outage plus the rejoin (~6-9 s) after the cut: at ~21,000-23,000
+    /// samples/s (2 workers) and ~17,000 (1 worker, during the cut) about 45 s of training is left after it.
+    /// 288,000 per epoch still sufficed (once the CLI ran without tiered compilation and workers on cores - 1
+    /// threads) but with only a few seconds to spare; 202,500 once finished before the rejoin. On a faster
     /// machine raise DINCLUSTER_TEST_NETNS_SAMPLES; the partition test says when the job ended first.
-    /// Two long epochs rather than three short ones, whose third epoch starts to overfit. Async runs
-    /// with the same seed still differ in test AUC by up to ~0.005 (0.8053 and 0.8102 in two fault-free
-    /// runs of 202,500 samples per epoch).
+    /// Two long epochs rather than three short ones. 300 users and 600 items (the fault suite's set) and
+    /// Adam's default dense lr: with the default 10,000 users / 20,000 items and dense lr 0.003, async runs
+    /// with the same seed differed in test AUC by up to ~0.005 (0.8053 and 0.8102; later 0.8043 and 0.8008),
+    /// so the partition row missed the issue's 0.005 in one suite run (+0.0078).
     /// </summary>
     public IReadOnlyList<string> Args =>
     [
         "--data", Path.Combine(Root, "data"), "--workers", "2", "--ps", "2", "--data-shards", "2",
         "--epochs", Epochs.ToString(CultureInfo.InvariantCulture), "--embedding-dim", "16", "--batch-size", "128",
-        "--sparse-lr", "0.1", "--dense-lr", "0.003", "--seed", "3",
+        "--sparse-lr", "0.1", "--dense-lr", "0.001", "--seed", "3",
     ];
 
     public async Task<BaselineRun> Baseline(ITestOutputHelper output)
@@ -315,8 +315,13 @@ public sealed class NetnsClusterFixture : IDisposable
         try
         {
             if (_baseline is not null) return _baseline;
-            var samples = int.TryParse(Environment.GetEnvironmentVariable("DINCLUSTER_TEST_NETNS_SAMPLES"), out var n) ? n : 320_000;
-            _dataset = SyntheticGenerator.Generate(Path.Combine(Root, "data"), new SyntheticSettings { Samples = samples, Seed = DataSeed });
+            var samples = int.TryParse(Environment.GetEnvironmentVariable("DINCLUSTER_TEST_NETNS_SAMPLES"), out var n) ? n : 480_000;
+            // Few ids (as the fault suite's set): the model reaches its plateau within the first epoch, so async runs
+            // of the same seed agree closely and the 0.005 comparison measures the partition, not the run-to-run spread.
+            _dataset = SyntheticGenerator.Generate(Path.Combine(Root, "data"), new SyntheticSettings
+            {
+                Samples = samples, Seed = DataSeed, Users = 300, Items = 600, Categories = 30, HistoryMax = 20,
+            });
             output.WriteLine($"{samples:N0} samples (DINCLUSTER_TEST_NETNS_SAMPLES overrides)");
             output.WriteLine($"synthetic set (seed {DataSeed}): {_dataset.Train.Samples:N0} train / {_dataset.Test.Samples:N0} test samples, Bayes AUC {_dataset.BayesTestAuc:F4}; train seed 3");
             var dir = Path.Combine(Root, "fault-free");

@@ -48,7 +48,7 @@ public sealed class CoordinatorKillTests(ITestOutputHelper output)
         double baseline;
         using (var cts = new CancellationTokenSource(RunTimeout))
         {
-            var baselineRun = await ClusterRunner.RunSimulated(Job(data, Path.Combine(dir.Path, "baseline")), new ClusterShapeOptions(Workers: 1, DataShards: 1, Sync: SyncMode.Bsp), new StringWriter(), ct: cts.Token);
+            var baselineRun = await ClusterRunner.RunSimulated(PsKillTests.Cli(data, Path.Combine(dir.Path, "baseline"), epochs: 3), new ClusterShapeOptions(Workers: 1, DataShards: 1, Sync: SyncMode.Bsp), new StringWriter(), ct: cts.Token);
             Assert.Equal("completed", baselineRun.Summary.Status);
             baseline = baselineRun.Summary.Final!.Auc;
         }
@@ -153,21 +153,4 @@ public sealed class CoordinatorKillTests(ITestOutputHelper output)
             $"the standby took the singleton over and restored every PS shard, the dense state and the data ledger from step {t.CheckpointStep} ({t.BatchesReplayed} batches replayed); " +
             "recovery = removal -> training again; bsp, 1 worker").Write();
     }
-
-    /// <summary>The job the CLI builds from the flags above (the baseline runs it in-process).</summary>
-    private static DinCluster.Cluster.Jobs.TrainJob Job(string data, string run) =>
-        new()
-        {
-            DataDir = data,
-            OutDir = run,
-            Schema = Core.Features.FeatureSchema.Default(8),
-            Model = new Model.Networks.ModelSettings { Seed = 3 },
-            Embeddings = new Core.Embeddings.EmbeddingSettings { Seed = 3 },
-            Dense = new Core.Optimizers.AdamSettings(LearningRate: 0.005f),
-            Epochs = 3,
-            BatchSize = 64,
-            Seed = 3,
-            PsShards = 2,
-            TorchThreads = 1,
-        };
 }

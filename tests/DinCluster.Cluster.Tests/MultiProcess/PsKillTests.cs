@@ -141,8 +141,11 @@ public sealed class PsKillTests(ITestOutputHelper output)
         await reached.Task;
     }
 
-    /// <summary>The job the CLI builds from the flags above (the baseline runs it in-process).</summary>
-    private static DinCluster.Cluster.Jobs.TrainJob Cli(string data, string run) =>
+    /// <summary>
+    /// The job the CLI builds from the flags of this test (and of <see cref="CoordinatorKillTests"/>, with 3 epochs):
+    /// dim 8, batch 64, dense lr 0.005, seed 3, 2 PS shards, 1 libtorch thread. The baselines run it in-process.
+    /// </summary>
+    internal static DinCluster.Cluster.Jobs.TrainJob Cli(string data, string run, int epochs = 2) =>
         new()
         {
             DataDir = data,
@@ -151,7 +154,7 @@ public sealed class PsKillTests(ITestOutputHelper output)
             Model = new Model.Networks.ModelSettings { Seed = 3 },
             Embeddings = new Core.Embeddings.EmbeddingSettings { Seed = 3 },
             Dense = new Core.Optimizers.AdamSettings(LearningRate: 0.005f),
-            Epochs = 2,
+            Epochs = epochs,
             BatchSize = 64,
             Seed = 3,
             PsShards = 2,

@@ -502,7 +502,6 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
             return;
         }
         _pushing.RemoveAt(at);
-        _metrics.PushSlotFreed();
         _start.DataShards[w.Shard].Tell(new BatchAcked(batchId, Index));
         _clock++;
         _metrics.Applied(w);
@@ -583,12 +582,12 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
     /// <summary>
     /// This worker's series in <see cref="NodeMetrics"/>, updated at existing points of a step, and
     /// where its compute time went (logged when the worker stops): each gap between two steps is
-    /// put down to what came last before the next step could start: its batch, its rows (and
-    /// dense weights), or a free push slot (the acks of earlier pushes).
+    /// split into waiting for the next batch, for its rows (and dense weights), and the rest (push
+    /// acks of earlier batches, the ssp gate, a pause).
     /// </summary>
     private sealed class WorkerInstruments(NodeMetrics m, string actor)
     {
-        private long _firstStart, _lastEnd, _computeTicks, _waitBatch, _waitRows, _waitAcks, _computed, _slotFreed;
+        private long _firstStart, _lastEnd, _computeTicks, _waitBatch, _waitRows, _waitAcks, _computed;
 
         public void ComputeStarting(Work w)
         {
@@ -596,15 +595,15 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
             if (_firstStart == 0) _firstStart = now;
             else if (_lastEnd > 0 && now > _lastEnd)
             {
-                var gap = now - _lastEnd;
-                // Whatever arrived last held the step back.
-                if (w.Started >= w.ReadyAt - 1 && w.Started >= _slotFreed) _waitBatch += gap;
-                else if (w.ReadyAt >= _slotFreed) _waitRows += gap;
-                else _waitAcks += gap;
+                // The gap since the last step, in order: no batch yet, then its rows (and dense weights) on
+                // the way, then the rest (push acks of earlier batches, the ssp gate, a pause).
+                var from = _lastEnd;
+                _waitBatch += Math.Max(0, w.Started - from);
+                from = Math.Max(from, w.Started);
+                _waitRows += Math.Max(0, w.ReadyAt - from);
+                _waitAcks += Math.Max(0, now - Math.Max(from, w.ReadyAt));
             }
         }
-
-        public void PushSlotFreed() => _slotFreed = Stopwatch.GetTimestamp();
 
         public void LogSummary(ILoggingAdapter log, int worker)
         {
@@ -613,7 +612,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
             string Pct(long ticks) => $"{100 * ticks / span:F0}%";
             log.Info($"worker {worker}: {_computed} steps in {span / Stopwatch.Frequency:F1} s: computing {Pct(_computeTicks)} " +
                 $"({1000.0 * _computeTicks / Stopwatch.Frequency / _computed:F1} ms/step); between steps waiting for batches {Pct(_waitBatch)}, " +
-                $"rows {Pct(_waitRows)}, push acks {Pct(_waitAcks)}");
+                $"rows {Pct(_waitRows)}, push acks / gate {Pct(_waitAcks)}");
         }
 
         private readonly Counter _samples = m.SamplesTrained(actor);

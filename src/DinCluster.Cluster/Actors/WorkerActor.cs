@@ -150,8 +150,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
         _next = null;
         _pushing.Clear();
         _awaitingDenseReply = false;
-        _replica = null;
-        _replicaChecksums.Clear();
+        DropReplica("coordinator lost");
         _awaitingReplica = false;
         _eval = null;
         _clock = 0;

@@ -43,7 +43,10 @@ public sealed partial class ObservabilityTests(ITestOutputHelper output)
             Assert.True(coordinator.Success, $"the epoch line does not name the coordinator node: '{epoch1}'");
             var address = coordinator.Groups[1].Value;
             var first = await Scrape.Get(server.Port);
-            await log.WaitFor("] epoch 2:", Deadline);
+            // The second scrape comes after the epoch that follows the one being trained at the first, so every
+            // counter below has moved between the two however fast the epochs (1,200 samples each) go by.
+            var trainedAtFirst = (int)first.Sum("din_job_epoch", $"node=\"{address}\"");
+            await log.WaitFor($"] epoch {Math.Max(2, trainedAtFirst + 1)}:", Deadline);
             var second = await Scrape.Get(server.Port);
             // Membership converges by gossip: the coordinator's node may still list a node as joining a
             // moment after the others see it up. Scrape again until its view has converged (AwaitAssert-style,

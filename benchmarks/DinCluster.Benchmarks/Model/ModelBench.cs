@@ -13,6 +13,7 @@ public sealed record ModelBenchResult(
     int Batch,
     int Steps,
     int Threads,
+    int Lanes,
     double MeanHistoryLength,
     int MaxHistoryLength,
     double StepMilliseconds,
@@ -25,7 +26,7 @@ public sealed record ModelBenchResult(
     public double Ratio => UsefulGflops / SgemmGflops;
 
     public string Summary =>
-        $"model {Preset.ToString().ToLowerInvariant()} batch {Batch} ({Threads} threads, history mean {MeanHistoryLength:F1} max {MaxHistoryLength}): " +
+        $"model {Preset.ToString().ToLowerInvariant()} batch {Batch} ({Lanes} lane(s) x {Threads} thread(s), history mean {MeanHistoryLength:F1} max {MaxHistoryLength}): " +
         $"{SamplesPerSecond:F0} samples/s, {StepMilliseconds:F2} ms/step, useful {UsefulGflops:F1} GFLOP/s = {Ratio:F2} x sgemm {SgemmGflops:F1} GFLOP/s";
 }
 
@@ -46,26 +47,26 @@ public static class ModelBench
 
     /// <summary>Runs the benchmark; sets libtorch's (process-wide) thread count and leaves it set.</summary>
     /// <param name="threads">libtorch intra-op threads; default (and the figure to quote) Environment.ProcessorCount.</param>
-    public static ModelBenchResult Run(int batch = 256, ModelPreset preset = ModelPreset.Din, int steps = 50, int seed = 1, TextWriter? log = null, int? threads = null)
+    /// <param name="lanes">Slices of each batch computed in parallel (<see cref="NetworkLanes"/>), each on <paramref name="threads"/> threads.</param>
+    public static ModelBenchResult Run(int batch = 256, ModelPreset preset = ModelPreset.Din, int steps = 50, int seed = 1, TextWriter? log = null, int? threads = null, int lanes = 1)
     {
         log ??= TextWriter.Null;
-        var threadCount = threads ?? Environment.ProcessorCount;
-        TorchThreads.Configure(threadCount);
+        var threadCount = threads ?? Math.Max(1, Environment.ProcessorCount / lanes);
         var schema = FeatureSchema.Default();
-        using var net = new DinNetwork(schema, new ModelSettings { Preset = preset, Seed = seed });
+        using var net = new NetworkLanes(schema, new ModelSettings { Preset = preset, Seed = seed }, lanes, threadCount);
 
         var random = new Random(seed);
         var inputs = Enumerable.Range(0, DistinctBatches).Select(i => Synthetic(schema, batch, random, i)).ToArray();
         var positions = inputs.Select(x => (double)x.Batch.Values[0].Length).ToArray();
         var meanLength = positions.Average() / batch;
         var maxLength = inputs.Max(x => x.Batch.MaxLength(0));
-        log.WriteLine($"model bench: {preset} batch {batch}, {threadCount} threads, {DistinctBatches} distinct batches, history mean {meanLength:F1} max {maxLength}, unique items/batch {inputs.Average(x => x.Index.UniqueIds[1].Length):F0}");
+        log.WriteLine($"model bench: {preset} batch {batch}, {lanes} lane(s) x {threadCount} thread(s), {DistinctBatches} distinct batches, history mean {meanLength:F1} max {maxLength}, unique items/batch {inputs.Average(x => x.Index.UniqueIds[1].Length):F0}");
 
         // sgemm is timed before and after the steps; the better of the two is the reference.
         var sgemmBefore = SgemmGflops(512, 512, 512, log);
         for (var i = 0; i < WarmupSteps; i++) Step(net, inputs[i % DistinctBatches]);
         // Best of several rounds: on a shared machine the best round is the one least disturbed by others.
-        var flops = inputs.Select(x => UsefulFlop(net.DenseLayout, batch, x.Batch.Values[0].Length)).ToArray();
+        var flops = inputs.Select(x => UsefulFlop(net.First.DenseLayout, batch, x.Batch.Values[0].Length)).ToArray();
         var perRound = Math.Max(1, steps / Rounds);
         var rounds = new List<(double Seconds, double Flop)>();
         for (var done = 0; done < steps;)
@@ -88,13 +89,13 @@ public static class ModelBench
         SgemmGflops(batch, 320, 200, log);
         SgemmGflops((int)positions.Average(), 256, 80, log);
 
-        var result = new ModelBenchResult(preset, batch, steps, threadCount, meanLength, maxLength,
+        var result = new ModelBenchResult(preset, batch, steps, threadCount, lanes, meanLength, maxLength,
             stepSeconds * 1e3, batch / stepSeconds, stepFlop / 1e9, stepFlop / stepSeconds / 1e9, sgemm);
         log.WriteLine(result.Summary);
         return result;
     }
 
-    private static void Step(DinNetwork net, (Batch Batch, BatchIndex Index, float[][] Rows) input) =>
+    private static void Step(NetworkLanes net, (Batch Batch, BatchIndex Index, float[][] Rows) input) =>
         net.TrainStep(input.Batch, input.Index, input.Rows);
 
     /// <summary>3 x forward FLOP of the linear layers: attention layers per valid position, MLP layers per sample.</summary>

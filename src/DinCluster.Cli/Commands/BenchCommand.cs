@@ -53,10 +53,12 @@ public static class BenchCommand
                     var p => throw new CliException($"--preset is set to '{p}', must be din or base"),
                 };
                 var steps = args.Int("steps", 100);
-                var threads = args.Int("threads", Environment.ProcessorCount);
+                var lanes = args.Int("lanes", 1);
+                var threads = args.Int("threads", Math.Max(1, Environment.ProcessorCount / Math.Max(1, lanes)));
                 args.RejectUnknown();
-                var r = ModelBench.Run(batch, preset, steps, seed: 1, log: Console.Out, threads: threads);
-                Console.WriteLine($"bench model: preset {preset.ToString().ToLowerInvariant()}, batch {batch}, {threads} thread(s): {r.Summary}");
+                if (lanes < 1 || threads < 1) throw new CliException("--lanes and --threads must be >= 1");
+                var r = ModelBench.Run(batch, preset, steps, seed: 1, log: Console.Out, threads: threads, lanes: lanes);
+                Console.WriteLine($"bench model: {r.Summary}");
                 return 0;
             }
             case "ps":

@@ -67,7 +67,10 @@ public static class TrainCommand
           --checkpoint-every-minutes M  also checkpoint mid-epoch every M minutes (default 0 = off)
           --resume                continue the run in --out from its newest valid checkpoint (a bad
                                   one is refused by name and the previous one used); --ps may differ
-          --threads N             libtorch intra-op threads (default: cores)
+          --threads N             libtorch intra-op threads of a worker (the local trainer is one),
+                                  split among its lanes (default: cores / workers in the process)
+          --lanes K               each batch is computed as K slices in parallel by K copies of the
+                                  network, gradients added (default 2; Dice normalises per slice)
           --metrics-port P        cluster: serve Prometheus metrics at http://HOST:P/metrics (0 = any free port)
           --log-every N           metrics.csv row every N steps (default 50)
           --compare-base          also train the BaseModel with the same settings and report RelaImpr
@@ -249,6 +252,7 @@ public static class TrainCommand
             CheckpointEveryMinutes = OptDouble("checkpoint-every-minutes", train) ?? 0,
             Resume = args.Flag("resume"),
             TorchThreads = OptInt("threads", train, 0),
+            Lanes = OptInt("lanes", train, TrainJob.DefaultLanes),
             LogEverySteps = OptInt("log-every", train, 50),
         };
         try

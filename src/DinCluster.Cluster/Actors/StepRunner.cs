@@ -1,4 +1,5 @@
 using Akka.Actor;
+using DinCluster.Cluster.Configuration;
 using DinCluster.Cluster.Jobs;
 using DinCluster.Core.Batches;
 using DinCluster.Data;
@@ -15,7 +16,7 @@ namespace DinCluster.Cluster.Actors;
 /// </summary>
 public sealed class StepRunner : ReceiveActor
 {
-    private DinNetwork? _network;
+    private NetworkLanes? _network;
     private TrainJob _job = null!;
 
     public StepRunner()
@@ -23,8 +24,7 @@ public sealed class StepRunner : ReceiveActor
         Receive<CreateModel>(m => Guard(() =>
         {
             _job = m.Job;
-            TorchThreads.Configure(m.TorchThreads);
-            _network = new DinNetwork(m.Job.Schema, m.Job.Model);
+            _network = new NetworkLanes(m.Job.Schema, m.Job.Model, m.Job.Lanes, WorkerThreads.PerLane(m.TorchThreads, m.Job.Lanes));
             Sender.Tell(new ModelCreated(_network.GetDense()));
         }));
         Receive<RunTrainStep>(m => Guard(() =>

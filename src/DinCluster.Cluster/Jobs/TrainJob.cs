@@ -35,8 +35,15 @@ public sealed record TrainJob
     public double CheckpointEveryMinutes { get; init; }
     /// <summary>Continue from the newest valid checkpoint under OutDir/checkpoints instead of starting fresh.</summary>
     public bool Resume { get; init; }
-    /// <summary>libtorch intra-op threads for this process (0 = cores / concurrent workers).</summary>
+    /// <summary>libtorch intra-op threads of a worker (the local trainer is one), split among its lanes (0 = cores / workers in the process).</summary>
     public int TorchThreads { get; init; }
+    /// <summary>
+    /// Slices of each batch computed in parallel by copies of the network (see NetworkLanes). Part
+    /// of the model's math, not of the machine: Dice normalises with the statistics of a slice.
+    /// </summary>
+    public int Lanes { get; init; } = DefaultLanes;
+
+    public const int DefaultLanes = 2;
 
     public string TrainDir => Path.Combine(DataDir, "train");
     public string TestDir => Path.Combine(DataDir, "test");
@@ -65,6 +72,7 @@ public sealed record TrainJob
         Must(Epochs >= 1, $"epochs is set to {Epochs}, must be >= 1");
         Must(BatchSize >= 1, $"batch size is set to {BatchSize}, must be >= 1");
         Must(EvalBatchSize >= 1, $"eval batch size is set to {EvalBatchSize}, must be >= 1");
+        Must(Lanes is >= 1 and <= 64, $"lanes is set to {Lanes}, must be 1..64");
         Must(PsShards >= 1, $"ps shards is set to {PsShards}, must be >= 1");
         Must(LogEverySteps >= 1, $"log every is set to {LogEverySteps}, must be >= 1");
         Must(MaxSteps >= 0, $"max steps is set to {MaxSteps}, must be >= 0");
@@ -81,6 +89,7 @@ public sealed record TrainJob
         ["data"] = DataDir,
         ["epochs"] = Epochs,
         ["batch_size"] = BatchSize,
+        ["lanes"] = Lanes,
         ["seed"] = Seed,
         ["preset"] = Model.Preset.ToString().ToLowerInvariant(),
         ["attention_activation"] = Model.AttentionActivation.ToString().ToLowerInvariant(),

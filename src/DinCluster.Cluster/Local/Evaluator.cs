@@ -10,7 +10,7 @@ namespace DinCluster.Cluster.Local;
 public static class Evaluator
 {
     public static EvaluationOutput Run(
-        DinNetwork network, ShardedEmbeddings tables, BehaviourLogReader reader,
+        IBatchScorer network, ShardedEmbeddings tables, BehaviourLogReader reader,
         IReadOnlyList<string> files, int batchSize, bool keepItems = false)
     {
         var schema = network.Schema;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using DinCluster.Cluster.Configuration;
 using DinCluster.Cluster.Checkpoints;
 using DinCluster.Cluster.Jobs;
 using DinCluster.Cluster.Runs;
@@ -30,7 +31,6 @@ public sealed class LocalTrainer(TrainJob job, TextWriter log)
     {
         job.Validate();
         Directory.CreateDirectory(job.OutDir);
-        TorchThreads.Configure(job.TorchThreads > 0 ? job.TorchThreads : Environment.ProcessorCount);
         var schema = job.Schema;
         // Bad input is reported once per row: refused files (inventory), the first epoch's pass
         // over the training files, and the first test evaluation. Later passes skip the same rows
@@ -63,9 +63,10 @@ public sealed class LocalTrainer(TrainJob job, TextWriter log)
                 TrainRowGroups = units.Count,
                 BayesAuc = job.BayesAuc(),
             };
-            log.WriteLine($"local trainer: {trainSamples:N0} training samples in {units.Count} row groups, {job.Epochs} epoch(s), batch {job.BatchSize}, preset {job.Model.Preset.ToString().ToLowerInvariant()}, {job.PsShards} embedding shard(s), seed {job.Seed}");
+            log.WriteLine($"local trainer: {trainSamples:N0} training samples in {units.Count} row groups, {job.Epochs} epoch(s), batch {job.BatchSize} in {job.Lanes} lane(s), preset {job.Model.Preset.ToString().ToLowerInvariant()}, {job.PsShards} embedding shard(s), seed {job.Seed}");
 
-            var network = new DinNetwork(schema, job.Model);
+            var threads = job.TorchThreads > 0 ? job.TorchThreads : Environment.ProcessorCount;
+            using var network = new NetworkLanes(schema, job.Model, job.Lanes, WorkerThreads.PerLane(threads, job.Lanes));
             var tables = new ShardedEmbeddings(schema.Tables, job.PsShards, job.Embeddings);
             var dense = new DenseParameters(network.GetDense(), job.Dense);
             var store = new CheckpointStore(Path.Combine(job.OutDir, "checkpoints"));
@@ -211,7 +212,7 @@ public sealed class LocalTrainer(TrainJob job, TextWriter log)
     /// tables re-sharded onto this job's shard count, dense weights + Adam + Dice statistics into
     /// <paramref name="network"/>, and its finished epochs into <paramref name="summary"/>.
     /// </summary>
-    private (TrainingProgress, ShardedEmbeddings, DenseParameters) Restore(DinNetwork network, RunSummary summary)
+    private (TrainingProgress, ShardedEmbeddings, DenseParameters) Restore(NetworkLanes network, RunSummary summary)
     {
         var dir = ModelCheckpoint.Resolve(job.OutDir, (d, why) => log.WriteLine($"checkpoint {Path.GetFileName(d)} refused: {why}; trying the previous one"));
         var progress = TrainingProgress.Read(dir);

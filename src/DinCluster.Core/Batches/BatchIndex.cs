@@ -78,4 +78,31 @@ public sealed class BatchIndex
             VarLenSlots = varSlots,
         };
     }
+
+    /// <summary>
+    /// The index of samples [start, start+count) of <paramref name="batch"/> (the batch this index
+    /// was built from), over the same <see cref="UniqueIds"/>: its slots still point into the whole
+    /// batch's rows, so a slice reads the pulled rows as they are and its row gradients add up
+    /// position by position with the other slices'.
+    /// </summary>
+    public BatchIndex Slice(Batch batch, int start, int count)
+    {
+        if (start < 0 || count < 0 || start + count > batch.Count)
+            throw new ArgumentOutOfRangeException(nameof(count), $"slice [{start}, {start + count}) of a batch of {batch.Count}");
+        var varSlots = new int[VarLenSlots.Length][];
+        for (var v = 0; v < varSlots.Length; v++)
+        {
+            var lengths = batch.Lengths[v];
+            int offset = 0, total = 0;
+            for (var i = 0; i < start; i++) offset += lengths[i];
+            for (var i = start; i < start + count; i++) total += lengths[i];
+            varSlots[v] = VarLenSlots[v].AsSpan(offset, total).ToArray();
+        }
+        return new BatchIndex
+        {
+            UniqueIds = UniqueIds,
+            SparseSlots = SparseSlots.Select(s => s.AsSpan(start, count).ToArray()).ToArray(),
+            VarLenSlots = varSlots,
+        };
+    }
 }

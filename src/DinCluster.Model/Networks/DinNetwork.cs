@@ -25,7 +25,7 @@ namespace DinCluster.Model.Networks;
 /// </para>
 /// Not thread-safe: one instance per worker thread. Every public step runs in its own dispose scope.
 /// </summary>
-public sealed class DinNetwork : nn.Module
+public sealed class DinNetwork : nn.Module, IBatchScorer
 {
     private readonly Mlp? _attention;
     private readonly Mlp _mlp;

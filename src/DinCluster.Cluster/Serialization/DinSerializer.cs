@@ -178,10 +178,18 @@ public sealed class DinSerializer : SerializerWithStringManifest
     {
         if (!_writers.TryGetValue(obj.GetType(), out var e))
             throw new ArgumentException($"{obj.GetType().FullName} has no DinSerializer manifest; add one", nameof(obj));
-        using var stream = new MemoryStream();
-        using (var w = new BinaryWriter(stream)) e.Write(w, obj);
-        return stream.ToArray();
+        // One growing buffer per thread: a 1 MB message is written once, not re-copied at every doubling.
+        var stream = _buffer ??= new MemoryStream();
+        stream.SetLength(0);
+        using (var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true)) e.Write(w, obj);
+        var bytes = stream.ToArray();
+        // A rare huge message (a checkpoint snapshot) is not kept alive by the thread.
+        if (stream.Capacity > MaxKeptBuffer) _buffer = null;
+        return bytes;
     }
+
+    private const int MaxKeptBuffer = 16 << 20;
+    [ThreadStatic] private static MemoryStream? _buffer;
 
     public override object FromBinary(byte[] bytes, string manifest)
     {

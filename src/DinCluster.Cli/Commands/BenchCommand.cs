@@ -28,8 +28,9 @@ public static class BenchCommand
                                               shape as processes on loopback (scripts/local-cluster), and
                                               the simulated cluster with 2 workers; ratios to the local
                                               trainer. Default 80,000 samples, best of R = 1; torch
-                                              threads: each mode's default (local: cores; a cluster
-                                              worker: cores - 1), or T for every one-worker mode;
+                                              threads: each mode's default (a worker, the local
+                                              trainer too: the cores of its process split among its
+                                              2 lanes), or T per worker in every one-worker mode;
                                               --script PATH: scripts/local-cluster (default: found above
                                               the CLI's dll).
         dincluster bench serve [--model CKPT --requests N --batches 1,64 --scorers S --threads T --clients C --seed S]

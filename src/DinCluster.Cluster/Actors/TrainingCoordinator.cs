@@ -347,6 +347,8 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             _gate = new SspGate(_setup.Options.Staleness);
             foreach (var w in _liveWorkers) _gate.Join(w);
             _announcedMin = null;
+            // Every worker hears the new gate; an idle one answers WorkerWaiting and stops counting.
+            AnnounceClock();
         }
         _pending = _data.Count;
         for (var d = 0; d < _data.Count; d++)

@@ -281,6 +281,9 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
         Receive<ClockAdvanced>(m =>
         {
             _minClock = m.MinClock == long.MaxValue ? null : m.MinClock;
+            // An idle worker says so again: a WorkerWaiting sent before the coordinator's gate of this
+            // epoch existed (or while it was between epochs) is lost, and the others would wait for it.
+            _waitingSent = false;
             Pump();
         });
         Receive<BeginStep>(m =>

@@ -60,6 +60,38 @@ public sealed class TrainingCoordinatorTests : TestKit, IDisposable
     }
 
     [Fact]
+    public void Ssp_coordinator_announces_each_new_epoch_gate_so_an_idle_worker_can_say_it_waits()
+    {
+        var job = _job with { PsShards = 1 };
+        var setup = new CoordinatorSetup(job, new TrainOptions(SyncMode.Ssp, 1, 2, 1 << 20, TrainJobJson.Write(job)), 2, 1, 1, 1, "test", "test",
+            TimeSpan.FromMinutes(1), new StringWriter(), new TaskCompletionSource<ClusterRunResult>());
+        var coordinator = Sys.ActorOf(TrainingCoordinator.Props(setup));
+        var ps = CreateTestProbe("ps");
+        var data = CreateTestProbe("data");
+        var workers = new[] { CreateTestProbe("worker-a"), CreateTestProbe("worker-b") };
+        coordinator.Tell(new JoinTraining(NodeRole.ParameterServer), ps.Ref);
+        coordinator.Tell(new JoinTraining(NodeRole.DataShard), data.Ref);
+        foreach (var w in workers) coordinator.Tell(new JoinTraining(NodeRole.Worker), w.Ref);
+        ps.ExpectMsg<AssignPsShard>(TimeSpan.FromSeconds(10));
+        var groups = data.ExpectMsg<AssignRowGroups>(TimeSpan.FromSeconds(10));
+        coordinator.Tell(new PsShardReady(0, 0), ps.Ref);
+        coordinator.Tell(new RowGroupsAssigned(0, 3, groups.RowGroups.Sum(g => g.Rows)), data.Ref);
+        var index = workers.ToDictionary(w => w, w => w.ExpectMsg<StartTraining>(TimeSpan.FromSeconds(10)).WorkerIndex);
+        foreach (var w in workers) coordinator.Tell(new WorkerReady(index[w]), w.Ref);
+        data.ExpectMsg<StartEpoch>(m => m.Epoch == 1);
+
+        // The new gate (every clock 0) reaches every worker: one that had said "waiting" before it
+        // existed hears it and says so again (WorkerActor), instead of holding the others back.
+        foreach (var w in workers) Assert.Equal(0, w.FishForMessage<ClockAdvanced>(_ => true, TimeSpan.FromSeconds(10)).MinClock);
+        var (busy, idle) = (workers[0], workers[1]);
+        coordinator.Tell(new WorkerWaiting(index[idle], 0), idle.Ref);
+        coordinator.Tell(new StepCompleted(index[busy], 1, 1, 10, 0.69, false), busy.Ref);
+        coordinator.Tell(new StepCompleted(index[busy], 2, 2, 10, 0.69, false), busy.Ref);
+        // The idle worker no longer counts: the bound follows the busy one.
+        Assert.Equal(2, busy.FishForMessage<ClockAdvanced>(m => m.MinClock == 2, TimeSpan.FromSeconds(10)).MinClock);
+    }
+
+    [Fact]
     public async Task Coordinator_fails_the_run_naming_missing_roles_when_formation_times_out()
     {
         var result = new TaskCompletionSource<ClusterRunResult>();

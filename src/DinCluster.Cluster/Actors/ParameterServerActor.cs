@@ -33,6 +33,10 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private TrainJob _job = null!;
     private PsInstruments _metrics = null!;
     private long _pullRequests, _rowsPulled, _pushesApplied, _duplicates, _nanRejected;
+    // Shard 0 hosts the job's dense parameters (a child, fresh at every assignment): the worker's
+    // dense pushes then go where its row pushes go, and in the simulated cluster stay in the node.
+    private IActorRef _dense = ActorRefs.Nobody;
+    private int _denseIncarnation;
 
     private readonly CoordinatorLink _link;
 
@@ -71,8 +75,13 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         _options = m.Options;
         _metrics = new PsInstruments(NodeMetrics.Get(Context.System), m.ShardIndex);
         PublishStats();
-        _log.Info("PS shard {0}/{1} serving tables {2}", m.ShardIndex, m.ShardCount, string.Join(", ", job.Schema.Tables.Select(t => t.Name)));
-        Sender.Tell(new PsShardReady(m.ShardIndex, _generation));
+        if (!_dense.IsNobody()) Context.Stop(_dense);
+        _dense = m.ShardIndex == 0
+            ? Context.ActorOf(DenseParameterActor.Props(job.Dense, m.Options.Sync == SyncMode.Bsp), $"dense-{++_denseIncarnation}")
+            : ActorRefs.Nobody;
+        _log.Info("PS shard {0}/{1} serving tables {2}{3}", m.ShardIndex, m.ShardCount, string.Join(", ", job.Schema.Tables.Select(t => t.Name)),
+            _dense.IsNobody() ? "" : " and the dense parameters");
+        Sender.Tell(new PsShardReady(m.ShardIndex, _generation, _dense));
         Become(Serving);
     }
 
@@ -80,7 +89,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     {
         Receive<AssignPsShard>(m =>
         {
-            if (Sender.Equals(_link.Current)) Sender.Tell(new PsShardReady(m.ShardIndex, _generation));
+            if (Sender.Equals(_link.Current)) Sender.Tell(new PsShardReady(m.ShardIndex, _generation, _dense));
             else Assign(m);
         });
         Receive<Terminated>(m =>

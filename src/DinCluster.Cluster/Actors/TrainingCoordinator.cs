@@ -270,7 +270,8 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _data.Clear(); _data.AddRange(data);
         if (_setup.Nodes <= 0) _summary.Cluster.Nodes = CountNodes();
 
-        _dense = Context.ActorOf(DenseParameterActor.Props(_setup.Job.Dense, Sync == SyncMode.Bsp), "dense");
+        // The dense parameters live with PS shard 0, which names them in its PsShardReady.
+        _dense = ActorRefs.Nobody;
         for (var i = 0; i < _ps.Count; i++) _ps[i].Tell(new AssignPsShard(i, _ps.Count, _setup.Options));
         var groups = RowGroupAssignment.Assign(_trainUnits.Select(u => new RowGroupRef(u.File, u.RowGroup, u.Rows)).ToList(), _data.Count);
         for (var d = 0; d < _data.Count; d++) _data[d].Tell(new AssignRowGroups(d, groups[d], _setup.Options));
@@ -292,6 +293,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         Receive<PsShardReady>(m =>
         {
             _generation = Math.Max(_generation, m.Generation);
+            if (m.ShardIndex == 0) _dense = m.Dense;
             AssignedOne();
         });
         Receive<RowGroupsAssigned>(_ => AssignedOne());
@@ -954,9 +956,11 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _awaitingResets.Clear();
         _awaitingResets.UnionWith(_liveWorkers);
         _ps[index] = ActorRefs.Nobody;
+        // Shard 0's node hosted the dense parameters: they come back with its replacement.
+        if (index == 0) _dense = ActorRefs.Nobody;
         // Pushes of the undone steps may still be on the wire; the restored shards refuse them.
         _generation++;
-        foreach (var w in _liveWorkers) _workers[w].Tell(new ResetTraining(_epoch, [.. _ps], _generation));
+        foreach (var w in _liveWorkers) _workers[w].Tell(new ResetTraining(_epoch, [.. _ps], _dense, _generation));
         Timers.StartSingleTimer("ps-replacement", PsReplacementTimedOut.Instance, _setup.FormationTimeout);
         _state = "recovering";
         Become(Recovering);
@@ -988,7 +992,17 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         });
         Receive<PsShardReady>(m =>
         {
-            if (_recovery is { } r && m.ShardIndex == r.Shard && Sender.Equals(_ps[r.Shard])) _recovery = r with { ReplacementReady = true };
+            if (_recovery is { } r && m.ShardIndex == r.Shard && Sender.Equals(_ps[r.Shard]))
+            {
+                _recovery = r with { ReplacementReady = true };
+                if (m.ShardIndex == 0 && !m.Dense.Equals(_dense))
+                {
+                    // The new dense actor: workers learn it before they continue (and reset again, harmlessly).
+                    _dense = m.Dense;
+                    foreach (var w in _liveWorkers) _workers[w].Tell(new ResetTraining(_epoch, [.. _ps], _dense, _generation));
+                    _awaitingResets.UnionWith(_liveWorkers);
+                }
+            }
             RecoveryStep();
         });
         Receive<PsReplacementTimedOut>(_ => Finish($"PS shard {_recovery!.Shard} is gone and no ps node took its place within {_setup.FormationTimeout}"));
@@ -1011,7 +1025,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _ps[r.Shard] = spare;
         spare.Tell(new AssignPsShard(r.Shard, _ps.Count, _setup.Options));
         // Workers learn the new shard with ResetTraining; those already reset get it again.
-        foreach (var w in _liveWorkers) _workers[w].Tell(new ResetTraining(_epoch, [.. _ps], _generation));
+        foreach (var w in _liveWorkers) _workers[w].Tell(new ResetTraining(_epoch, [.. _ps], _dense, _generation));
         _awaitingResets.UnionWith(_liveWorkers);
     }
 

@@ -1,3 +1,4 @@
+using Akka.Actor;
 using DinCluster.Core.Batches;
 
 namespace DinCluster.Cluster.Protocol;
@@ -6,8 +7,13 @@ namespace DinCluster.Cluster.Protocol;
 public sealed record AssignPsShard(int ShardIndex, int ShardCount, TrainOptions Options) : IDinMessage;
 
 /// <summary>Reply to <see cref="AssignPsShard"/>.</summary>
-/// <summary>Reply to <see cref="AssignPsShard"/>; <paramref name="Generation"/>: the newest rollback generation this shard has seen (see <see cref="PushGradients"/>).</summary>
-public sealed record PsShardReady(int ShardIndex, long Generation) : IDinMessage;
+/// <summary>
+/// Reply to <see cref="AssignPsShard"/>; <paramref name="Generation"/>: the newest rollback generation
+/// this shard has seen (see <see cref="PushGradients"/>). Shard 0 also hosts the job's
+/// <see cref="Actors.DenseParameterActor"/> (fresh at every assignment) and names it in
+/// <paramref name="Dense"/>; the other shards send Nobody.
+/// </summary>
+public sealed record PsShardReady(int ShardIndex, long Generation, IActorRef Dense) : IDinMessage;
 
 /// <summary>Rows of <paramref name="Ids"/> (unique, all owned by the receiving shard) of one table.</summary>
 public sealed record PullRows(long RequestId, string Table, long[] Ids) : IDinMessage;

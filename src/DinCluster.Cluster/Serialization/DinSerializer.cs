@@ -26,8 +26,10 @@ public sealed class DinSerializer : SerializerWithStringManifest
         // ParameterServerProtocol
         Add<AssignPsShard>("APS", (w, m) => { w.Write(m.ShardIndex); w.Write(m.ShardCount); w.Options(m.Options); },
             r => new(r.ReadInt32(), r.ReadInt32(), r.Options()));
-        // Retired layouts (before rollback generations): "PSR", "PG", "GA", "ST", "RT", "RS", "RDS", "PDV", "DGV".
-        Add<PsShardReady>("PSRG", (w, m) => { w.Write(m.ShardIndex); w.Write(m.Generation); }, r => new(r.ReadInt32(), r.ReadInt64()));
+        // Retired layouts (before rollback generations): "PSR", "PG", "GA", "ST", "RT", "RS", "RDS", "PDV", "DGV";
+        // (before the dense actor moved to PS shard 0): "PSRG", "RTG".
+        Add<PsShardReady>("PSRD", (w, m) => { w.Write(m.ShardIndex); w.Write(m.Generation); WriteOptionalRef(w, m.Dense); },
+            r => new(r.ReadInt32(), r.ReadInt64(), ReadOptionalRef(r)));
         Add<PullRows>("PR", (w, m) => { w.Write(m.RequestId); w.Str(m.Table); w.Longs(m.Ids); },
             r => new(r.ReadInt64(), r.Str(), r.Longs()));
         Add<RowsPulled>("RP", (w, m) => { w.Write(m.RequestId); w.Write(m.Offset); w.Write(m.Total); w.Rows(m.Rows); },
@@ -119,8 +121,8 @@ public sealed class DinSerializer : SerializerWithStringManifest
         Add<PauseTraining>("PT", (w, m) => w.Write(m.Step), r => new(r.ReadInt64()));
         Add<TrainingPaused>("TP", (w, m) => { w.Write(m.WorkerIndex); w.Write(m.Step); }, r => new(r.ReadInt32(), r.ReadInt64()));
         Add<ContinueTraining>("CT", (w, m) => w.Write(m.Step), r => new(r.ReadInt64()));
-        Add<ResetTraining>("RTG", (w, m) => { w.Write(m.Epoch); w.Array(m.PsShards, WriteRef); w.Write(m.Generation); },
-            r => new(r.ReadInt32(), r.Array(ReadRef), r.ReadInt64()));
+        Add<ResetTraining>("RTD", (w, m) => { w.Write(m.Epoch); w.Array(m.PsShards, WriteRef); WriteOptionalRef(w, m.Dense); w.Write(m.Generation); },
+            r => new(r.ReadInt32(), r.Array(ReadRef), ReadOptionalRef(r), r.ReadInt64()));
         Add<WorkerReset>("WRS", (w, m) => w.Write(m.WorkerIndex), r => new(r.ReadInt32()));
         Add<RestoreSnapshot>("RSG", (w, m) => { w.Write(m.Step); w.Array(m.Paths, Wire.Str); w.Write(m.Generation); },
             r => new(r.ReadInt64(), r.Array(Wire.Str), r.ReadInt64()));
@@ -218,4 +220,13 @@ public sealed class DinSerializer : SerializerWithStringManifest
     private void WriteRef(BinaryWriter w, IActorRef actor) => w.Str(Akka.Serialization.Serialization.SerializedActorPath(actor));
 
     private IActorRef ReadRef(BinaryReader r) => system.Provider.ResolveActorRef(r.Str());
+
+    /// <summary>A ref that may be Nobody (a flag, then the path).</summary>
+    private void WriteOptionalRef(BinaryWriter w, IActorRef actor)
+    {
+        w.Write(!actor.IsNobody());
+        if (!actor.IsNobody()) WriteRef(w, actor);
+    }
+
+    private IActorRef ReadOptionalRef(BinaryReader r) => r.ReadBoolean() ? ReadRef(r) : ActorRefs.Nobody;
 }

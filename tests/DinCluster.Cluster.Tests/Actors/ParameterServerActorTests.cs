@@ -26,6 +26,41 @@ public sealed class ParameterServerActorTests(ITestOutputHelper output) : TestKi
     }
 
     [Fact]
+    public void Shard_0_hosts_fresh_dense_parameters_at_each_new_coordinators_assignment_and_other_shards_none()
+    {
+        var proxy = CreateTestProbe("proxy");
+        var ps = Sys.ActorOf(ParameterServerActor.Props(proxy.Ref));
+        var other = Sys.ActorOf(ParameterServerActor.Props(proxy.Ref));
+        var options = new TrainOptions(SyncMode.Async, 0, 2, Budget, TrainJobJson.Write(SyntheticData.Job("/nowhere", "/nowhere", 3)));
+        var old = CreateTestProbe("old-coordinator");
+        ps.Tell(new AssignPsShard(0, 2, options), old.Ref);
+        other.Tell(new AssignPsShard(1, 2, options), old.Ref);
+        var dense = old.ExpectMsg<PsShardReady>(m => m.ShardIndex == 0).Dense;
+        Assert.True(old.ExpectMsg<PsShardReady>(m => m.ShardIndex == 1).Dense.IsNobody());
+        Assert.False(dense.IsNobody());
+
+        // It is a working dense actor: the first weights win.
+        dense.Tell(new InitDenseWeights([1f, 2f]));
+        Assert.Equal([1f, 2f], ExpectMsg<DenseWeights>().Weights);
+        dense.Tell(new InitDenseWeights([5f, 5f]));
+        Assert.Equal([1f, 2f], ExpectMsg<DenseWeights>().Weights);
+        // The same coordinator assigning again keeps it.
+        ps.Tell(new AssignPsShard(0, 2, options), old.Ref);
+        Assert.Equal(dense, old.ExpectMsg<PsShardReady>().Dense);
+
+        // A new coordinator gets a fresh one (it restores a checkpoint into it, or starts over).
+        Sys.Stop(old.Ref);
+        proxy.FishForMessage<JoinTraining>(m => m.Role == NodeRole.ParameterServer, TimeSpan.FromSeconds(10));
+        var next = CreateTestProbe("new-coordinator");
+        Watch(dense);
+        ps.Tell(new AssignPsShard(0, 2, options), next.Ref);
+        var fresh = next.ExpectMsg<PsShardReady>().Dense;
+        ExpectTerminated(dense);
+        fresh.Tell(new InitDenseWeights([5f, 5f]));
+        Assert.Equal([5f, 5f], ExpectMsg<DenseWeights>().Weights);
+    }
+
+    [Fact]
     public void Parameter_server_announces_itself_again_and_starts_a_fresh_table_when_a_new_coordinator_assigns_it()
     {
         var proxy = CreateTestProbe("proxy");

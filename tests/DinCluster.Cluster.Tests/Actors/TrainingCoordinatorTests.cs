@@ -47,14 +47,17 @@ public sealed class TrainingCoordinatorTests : TestKit, IDisposable
         var rows = groups.Select(g => g.RowGroups.Sum(r => r.Rows)).ToList();
         Assert.True(Math.Abs(rows[0] - rows[1]) <= 70, $"rows per data shard {rows[0]} / {rows[1]}");
 
+        // PS shard 0 hosts the dense parameters; the workers are told where.
+        var dense = CreateTestProbe("dense");
         for (var i = 0; i < 2; i++)
         {
-            coordinator.Tell(new PsShardReady(i, 0), ps[i].Ref);
+            coordinator.Tell(new PsShardReady(i, 0, i == 0 ? dense.Ref : ActorRefs.Nobody), ps[i].Ref);
             coordinator.Tell(new RowGroupsAssigned(i, 1, rows[i]), data[i].Ref);
         }
         var start = worker.ExpectMsg<StartTraining>(TimeSpan.FromSeconds(10), "worker start");
         Assert.Equal(0, start.WorkerIndex);
         Assert.Equal(ps.Select(p => p.Ref), start.PsShards);
+        Assert.Equal(dense.Ref, start.Dense);
         coordinator.Tell(new WorkerReady(0), worker.Ref);
         foreach (var d in data) d.ExpectMsg<StartEpoch>(m => m.Epoch == 1);
     }
@@ -74,7 +77,7 @@ public sealed class TrainingCoordinatorTests : TestKit, IDisposable
         foreach (var w in workers) coordinator.Tell(new JoinTraining(NodeRole.Worker), w.Ref);
         ps.ExpectMsg<AssignPsShard>(TimeSpan.FromSeconds(10));
         var groups = data.ExpectMsg<AssignRowGroups>(TimeSpan.FromSeconds(10));
-        coordinator.Tell(new PsShardReady(0, 0), ps.Ref);
+        coordinator.Tell(new PsShardReady(0, 0, CreateTestProbe("dense").Ref), ps.Ref);
         coordinator.Tell(new RowGroupsAssigned(0, 3, groups.RowGroups.Sum(g => g.Rows)), data.Ref);
         var index = workers.ToDictionary(w => w, w => w.ExpectMsg<StartTraining>(TimeSpan.FromSeconds(10)).WorkerIndex);
         foreach (var w in workers) coordinator.Tell(new WorkerReady(index[w]), w.Ref);

@@ -32,7 +32,7 @@ public sealed class PsKillTests(ITestOutputHelper output)
     {
         const ulong dataSeed = 29;
         const int trainSeed = 3;
-        output.WriteLine($"data seed {dataSeed}, train seed {trainSeed}; bsp, 1 worker, 1 data shard, 2 PS processes; PS 1 SIGKILLed 10 steps after the first mid-epoch checkpoint (step 30)");
+        output.WriteLine($"data seed {dataSeed}, train seed {trainSeed}; bsp, 1 worker, 1 data shard, 2 PS processes; the one holding shard 0 and the dense parameters SIGKILLed 10 steps after the first mid-epoch checkpoint (step 30)");
         using var dir = new TempDir();
         var data = Path.Combine(dir.Path, "data");
         var run = Path.Combine(dir.Path, "run");
@@ -58,7 +58,7 @@ public sealed class PsKillTests(ITestOutputHelper output)
 
         var cluster = LocalClusterScript.Run(
             ["start", "--data", data, "--out", run, "--workers", "1", "--ps", "2", "--data-shards", "1", "--checkpoint-every-steps", "30", .. flags],
-            "local-cluster start (coordinator + 4 node processes, ps-1 killed)", RunTimeout, stopRunOnTimeout: run);
+            "local-cluster start (coordinator + 4 node processes, the ps of shard 0 killed)", RunTimeout, stopRunOnTimeout: run);
         var first = await Task.WhenAny(committed.Task, cluster).WaitAsync(RunTimeout);
         if (first != committed.Task) Assert.Fail($"the run ended before any checkpoint was committed:\n{(await cluster).Output}");
         var ckpt = await committed.Task;
@@ -66,11 +66,13 @@ public sealed class PsKillTests(ITestOutputHelper output)
         await StepReached(Path.Combine(run, "metrics.csv"), 40).WaitAsync(RunTimeout);
 
         var nodes = Path.Combine(run, "nodes");
-        var victim = int.Parse(File.ReadAllText(Path.Combine(nodes, "ps-1.pid")).Trim(), CultureInfo.InvariantCulture);
+        // The harder loss: the process of shard 0 also holds the dense parameters (it says so in its log).
+        var name = new[] { "ps-0", "ps-1" }.Single(n => File.ReadAllText(Path.Combine(nodes, n + ".log")).Contains("and the dense parameters"));
+        var victim = int.Parse(File.ReadAllText(Path.Combine(nodes, name + ".pid")).Trim(), CultureInfo.InvariantCulture);
         ClusterProcessRun.Signal(victim, ClusterProcessRun.SigKill);
         var killedAt = Stopwatch.StartNew();
         var killedUtc = DateTime.UtcNow;
-        output.WriteLine($"{ckpt} committed; SIGKILL to ps-1 (pid {victim})");
+        output.WriteLine($"{ckpt} committed; SIGKILL to {name} (pid {victim}), the node of PS shard 0 and the dense parameters");
 
         // A restarted PS process joins the same cluster (the coordinator is its seed).
         var port = File.ReadLines(Path.Combine(nodes, "cluster.txt")).First(l => l.StartsWith("port=", StringComparison.Ordinal))[5..];
@@ -86,12 +88,13 @@ public sealed class PsKillTests(ITestOutputHelper output)
 
         var summary = RunSummary.Read(Path.Combine(run, "summary.json"));
         Assert.True(summary.Status == "completed", $"run {summary.Status}: {summary.Error}");
-        // ps-1 is the one failed node (SIGKILL), so local-cluster reports 3.
+        // The killed ps is the one failed node (SIGKILL), so local-cluster reports 3.
         Assert.True(code is 0 or 3, $"local-cluster exited {code}");
-        Assert.StartsWith("exited 137", File.ReadAllText(Path.Combine(nodes, "ps-1.exit")).Trim());
+        Assert.StartsWith("exited 137", File.ReadAllText(Path.Combine(nodes, name + ".exit")).Trim());
         var rollback = Assert.Single(summary.Rollbacks);
         output.WriteLine($"rollback: {JsonSerializer.Serialize(rollback)}");
         Assert.Equal(Path.Combine("checkpoints", ckpt), rollback.Checkpoint);
+        Assert.Equal("PS shard 0 lost", rollback.Reason);
         Assert.True(rollback.FromStep >= rollback.ToStep, $"rolled back from step {rollback.FromStep} to {rollback.ToStep}");
         Assert.True(rollback.FromStep - rollback.ToStep >= 10 && rollback.SamplesReplayed > 0, $"expected >= 10 steps replayed, got {rollback.FromStep - rollback.ToStep} ({rollback.SamplesReplayed} samples)");
         var lost = Assert.Single(summary.Failures, f => f.Kind == "ps lost");
@@ -109,7 +112,7 @@ public sealed class PsKillTests(ITestOutputHelper output)
 
         WriteRow("ps-kill", "passed", summary.Epochs.Sum(e => e.SamplesConsumed), summary.Epochs.Sum(e => e.SamplesExpected), rollback.SamplesReplayed,
             auc, _baseline, rollback.RecoverySeconds,
-            $"PS 1 of 2 SIGKILLed 10 steps after {ckpt}; noticed {(lost.AtUtc - killedUtc).TotalSeconds:F1}s after the kill; a restarted ps process took its shard; " +
+            $"the node of PS shard 0 of 2 and the dense parameters SIGKILLed 10 steps after {ckpt}; noticed {(lost.AtUtc - killedUtc).TotalSeconds:F1}s after the kill; a restarted ps process took its shard; " +
             $"every shard, the dense state and the data ledger rolled back from step {rollback.FromStep} to {rollback.ToStep}; recovery = detection to training again; bsp, 1 worker");
     }
 

@@ -12,8 +12,9 @@ namespace DinCluster.Benchmarks.Cluster;
 public sealed record CliLauncher(string FileName, IReadOnlyList<string> Prefix, string Dll);
 
 /// <param name="Samples">Generated samples, train and test (10% test).</param>
-/// <param name="Threads">libtorch intra-op threads of the local trainer and of the single worker in every one-worker mode;
-/// 0 = each mode's default (local: the cores; a cluster worker: <see cref="WorkerThreads.Default"/>).</param>
+/// <param name="Threads">libtorch intra-op threads of the local trainer and of the single worker in every one-worker mode,
+/// split among its lanes; 0 = each mode's default (local: the cores; a cluster worker: <see cref="WorkerThreads"/>).</param>
+/// <param name="Lanes">Compute lanes of every mode's job (train --lanes).</param>
 /// <param name="Repeat">Runs per mode; the best epoch rate counts (the machine may be shared).</param>
 /// <param name="Script">scripts/local-cluster of the checkout.</param>
 /// <param name="KeepDir">Keep data and runs here instead of a deleted temporary folder.</param>
@@ -23,6 +24,7 @@ public sealed record ClusterBenchOptions(
     int BatchSize = 256,
     int Threads = 0,
     int Repeat = 1,
+    int Lanes = TrainJob.DefaultLanes,
     string? Script = null,
     string? KeepDir = null);
 
@@ -60,11 +62,10 @@ public static class ClusterBench
         var script = options.Script ?? FindScript(cli.Dll)
             ?? throw new FileNotFoundException($"scripts/local-cluster not found above {cli.Dll}; pass its path");
         var threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
-        var workerThreads = options.Threads > 0 ? options.Threads : WorkerThreads.Default(1);
-        string[] ThreadFlag(int t) => options.Threads > 0 ? ["--threads", Str(t)] : [];
-        // What each worker computes with: its lanes (the job default for every mode) x libtorch threads per lane.
-        const int lanes = TrainJob.DefaultLanes;
-        string Lanes(int t) => $"{lanes} x {WorkerThreads.PerLane(t, lanes)}";
+        string[] ThreadFlag() => options.Threads > 0 ? ["--threads", Str(options.Threads)] : [];
+        // What each worker computes with: its lanes (the same for every mode) x libtorch threads per lane.
+        var lanes = options.Lanes;
+        string Lanes(int perLane) => $"{lanes} x {perLane}";
         var root = options.KeepDir ?? Directory.CreateTempSubdirectory("dincluster-clusterbench-").FullName;
         Directory.CreateDirectory(root);
         try
@@ -75,16 +76,16 @@ public static class ClusterBench
                 $"cluster bench: {dataset.Train.Samples:N0} training samples (seed {options.Seed}), preset din, default dims, batch {options.BatchSize}, 2 epochs per run, {Environment.ProcessorCount} cores, best of {options.Repeat}"));
 
             string[] Common(string run) =>
-                ["--data", data, "--out", run, "--epochs", "2", "--batch-size", Str(options.BatchSize), "--seed", "1"];
+                ["--data", data, "--out", run, "--epochs", "2", "--batch-size", Str(options.BatchSize), "--seed", "1", "--lanes", Str(lanes)];
             var modes = new (string Name, int Workers, string Threads, Func<string, (string File, List<string> Args, bool Script)> Command)[]
             {
-                ("local trainer", 1, Lanes(threads), run => (cli.FileName, [.. cli.Prefix, "train", "--local", .. Common(run), "--threads", Str(threads)], false)),
-                ("simulated, 1 worker", 1, Lanes(workerThreads), run => (cli.FileName, [.. cli.Prefix, "train", .. Common(run),
-                    "--workers", "1", "--ps", "1", "--data-shards", "1", .. ThreadFlag(workerThreads)], false)),
-                ("multi-process, 1 worker", 1, Lanes(workerThreads), run => ("bash", [script, "start", .. Common(run),
-                    "--workers", "1", "--ps", "1", "--data-shards", "1", .. ThreadFlag(workerThreads)], true)),
+                ("local trainer", 1, Lanes(Math.Max(1, threads / lanes)), run => (cli.FileName, [.. cli.Prefix, "train", "--local", .. Common(run), "--threads", Str(threads)], false)),
+                ("simulated, 1 worker", 1, Lanes(new WorkerThreads(options.Threads, 1).PerLane(lanes)), run => (cli.FileName, [.. cli.Prefix, "train", .. Common(run),
+                    "--workers", "1", "--ps", "1", "--data-shards", "1", .. ThreadFlag()], false)),
+                ("multi-process, 1 worker", 1, Lanes(new WorkerThreads(options.Threads, 1).PerLane(lanes)), run => ("bash", [script, "start", .. Common(run),
+                    "--workers", "1", "--ps", "1", "--data-shards", "1", .. ThreadFlag()], true)),
                 // Default sizing: libtorch's pool is per process, shared by both workers.
-                ("simulated, 2 workers", 2, $"{Lanes(WorkerThreads.Default(2))} each", run => (cli.FileName, [.. cli.Prefix, "train", .. Common(run),
+                ("simulated, 2 workers", 2, $"{Lanes(new WorkerThreads(0, 2).PerLane(lanes))} each", run => (cli.FileName, [.. cli.Prefix, "train", .. Common(run),
                     "--workers", "2", "--ps", "1", "--data-shards", "1"], false)),
             };
 

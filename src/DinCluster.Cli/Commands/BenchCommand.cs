@@ -21,16 +21,16 @@ public static class BenchCommand
         dincluster bench ps [--rows N --dim D]  PS shard: Adagrad row updates/s (Zipf ids), resident
                                               bytes vs rows x dim x 4 x (1 + slots), pull ns/id
         dincluster bench data [--samples N]   Parquet -> Batch decode rate on one thread (histories ~20 ids)
-        dincluster bench cluster [--samples N --threads T --repeat R --batch-size B --seed S --keep DIR]
+        dincluster bench cluster [--samples N --threads T --lanes K --repeat R --batch-size B --seed S --keep DIR]
                                               training samples/s (epochs 1 and 2 of a 2-epoch run,
                                               evaluation excluded; ratios of epoch 2) of the
                                               local trainer, the simulated cluster with 1 worker, the same
                                               shape as processes on loopback (scripts/local-cluster), and
                                               the simulated cluster with 2 workers; ratios to the local
                                               trainer. Default 80,000 samples, best of R = 1; torch
-                                              threads: each mode's default (a worker, the local
-                                              trainer too: the cores of its process split among its
-                                              2 lanes), or T per worker in every one-worker mode;
+                                              threads: each mode's default (train --help), or T per
+                                              worker in every one-worker mode; --lanes K: every
+                                              mode's job computes in K lanes (default 1);
                                               --script PATH: scripts/local-cluster (default: found above
                                               the CLI's dll).
         dincluster bench serve [--model CKPT --requests N --batches 1,64 --scorers S --threads T --clients C --seed S]
@@ -91,11 +91,12 @@ public static class BenchCommand
                     BatchSize: args.Int("batch-size", 256),
                     Threads: args.Int("threads", 0),
                     Repeat: args.Int("repeat", 1),
+                    Lanes: args.Int("lanes", Cluster.Jobs.TrainJob.DefaultLanes),
                     Script: args.Get("script"),
                     KeepDir: args.Get("keep"));
                 args.RejectUnknown();
-                if (options.Samples < 1_000 || options.Repeat < 1 || options.BatchSize < 1 || options.Threads < 0)
-                    throw new CliException("--samples must be >= 1000, --repeat and --batch-size >= 1, --threads >= 0");
+                if (options.Samples < 1_000 || options.Repeat < 1 || options.BatchSize < 1 || options.Threads < 0 || options.Lanes is < 1 or > 64)
+                    throw new CliException("--samples must be >= 1000, --repeat and --batch-size >= 1, --threads >= 0, --lanes 1..64");
                 var r = ClusterBench.Run(options, Launcher(), Console.Out);
                 Console.WriteLine();
                 Console.WriteLine($"bench cluster: {r.TrainSamples:N0} training samples, DIN default dims, batch {options.BatchSize}; training samples/s (evaluation excluded) of epoch 1 (cold) and epoch 2 (warm), best of {options.Repeat}");

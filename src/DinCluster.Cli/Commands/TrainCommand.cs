@@ -68,9 +68,11 @@ public static class TrainCommand
           --resume                continue the run in --out from its newest valid checkpoint (a bad
                                   one is refused by name and the previous one used); --ps may differ
           --threads N             libtorch intra-op threads of a worker (the local trainer is one),
-                                  split among its lanes (default: cores / workers in the process)
+                                  split among its lanes (default: local: the cores; a cluster worker
+                                  with 1 lane: cores - 1 shared by its process's workers; with K
+                                  lanes: the cores shared by them)
           --lanes K               each batch is computed as K slices in parallel by K copies of the
-                                  network, gradients added (default 2; Dice normalises per slice)
+                                  network, gradients added (default 1; Dice normalises per slice)
           --metrics-port P        cluster: serve Prometheus metrics at http://HOST:P/metrics (0 = any free port)
           --log-every N           metrics.csv row every N steps (default 50)
           --compare-base          also train the BaseModel with the same settings and report RelaImpr

@@ -24,7 +24,7 @@ public sealed class StepRunner : ReceiveActor
         Receive<CreateModel>(m => Guard(() =>
         {
             _job = m.Job;
-            _network = new NetworkLanes(m.Job.Schema, m.Job.Model, m.Job.Lanes, WorkerThreads.PerLane(m.TorchThreads, m.Job.Lanes));
+            _network = new NetworkLanes(m.Job.Schema, m.Job.Model, m.Job.Lanes, m.Threads.PerLane(m.Job.Lanes));
             Sender.Tell(new ModelCreated(_network.GetDense()));
         }));
         Receive<RunTrainStep>(m => Guard(() =>
@@ -64,7 +64,7 @@ public sealed class StepRunner : ReceiveActor
 
     protected override void PostStop() => _network?.Dispose();
 
-    public sealed record CreateModel(TrainJob Job, int TorchThreads);
+    public sealed record CreateModel(TrainJob Job, WorkerThreads Threads);
     public sealed record ModelCreated(float[] Dense);
     public sealed record RunTrainStep(Batch Batch, BatchIndex Index, float[][] Rows, float[] Dense);
     public sealed record TrainStepDone(long BatchId, TrainStepResult Result);

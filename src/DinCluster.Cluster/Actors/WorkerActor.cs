@@ -44,7 +44,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
 {
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _coordinatorProxy;
-    private readonly int _torchThreads;
+    private readonly WorkerThreads _threads;
     private readonly Queue<(int Shard, Batch Batch)> _queue = new();
     private readonly Queue<EvaluateRowGroup> _evalTasks = new();
     private IActorRef _runner = ActorRefs.Nobody;
@@ -78,11 +78,11 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
     private readonly WorkerInstruments _metrics;
     private readonly CoordinatorLink _link;
 
-    public WorkerActor(IActorRef coordinatorProxy, int torchThreads)
+    public WorkerActor(IActorRef coordinatorProxy, WorkerThreads threads)
     {
         _coordinatorProxy = coordinatorProxy;
         _link = new CoordinatorLink(coordinatorProxy, NodeRole.Worker);
-        _torchThreads = torchThreads;
+        _threads = threads;
         _metrics = new WorkerInstruments(NodeMetrics.Get(Context.System), Self.Path.Name);
         Become(Idle);
     }
@@ -91,8 +91,8 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef coordinatorProxy, int torchThreads) =>
-        Akka.Actor.Props.Create(() => new WorkerActor(coordinatorProxy, torchThreads));
+    public static Props Props(IActorRef coordinatorProxy, WorkerThreads threads) =>
+        Akka.Actor.Props.Create(() => new WorkerActor(coordinatorProxy, threads));
 
     protected override void PreStart()
     {
@@ -125,7 +125,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
         _schema = _job.Schema;
         _router = new ShardRouter(m.PsShards.Length);
         _exhausted = new bool[m.DataShards.Length];
-        _runner.Tell(new StepRunner.CreateModel(_job, _torchThreads));
+        _runner.Tell(new StepRunner.CreateModel(_job, _threads));
         Become(Starting);
     }
 

@@ -30,7 +30,7 @@ public sealed class ClusterNode : IAsyncDisposable
     /// Starts the node and its actors; joins the configured seeds, or itself when there are none.
     /// <paramref name="coordinator"/> is required when <paramref name="roles"/> holds the coordinator role.
     /// </summary>
-    public static ClusterNode Start(ClusterSettings settings, IReadOnlyList<NodeRole> roles, CoordinatorSetup? coordinator, int torchThreads)
+    public static ClusterNode Start(ClusterSettings settings, IReadOnlyList<NodeRole> roles, CoordinatorSetup? coordinator, WorkerThreads threads)
     {
         var bootstrap = BootstrapSetup.Create().WithConfig(settings.ToAkkaConfig()).And(DisassociatedErrorFilter.Setup);
         if (settings.Tls.Enabled) bootstrap = bootstrap.And(TlsSetup.Create(settings.Tls));
@@ -57,7 +57,7 @@ public sealed class ClusterNode : IAsyncDisposable
             var name = $"{RoleNames.Of(role)}-{k - 1}";
             system.ActorOf(role switch
             {
-                NodeRole.Worker => WorkerActor.Props(proxy, torchThreads),
+                NodeRole.Worker => WorkerActor.Props(proxy, threads),
                 NodeRole.ParameterServer => ParameterServerActor.Props(proxy),
                 NodeRole.DataShard => DataShardActor.Props(proxy).WithDispatcher(ClusterSettings.DataDispatcher),
                 _ => throw new ArgumentOutOfRangeException(nameof(roles), role, null),

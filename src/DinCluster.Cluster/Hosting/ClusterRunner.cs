@@ -39,18 +39,19 @@ public static class ClusterRunner
         var roles = Enumerable.Range(0, nodes).Select(n => n == 0 ? new List<NodeRole> { NodeRole.Coordinator } : []).ToList();
         for (var i = 0; i < instances.Count; i++) roles[nodes == 1 ? 0 : 1 + i % (nodes - 1)].Add(instances[i]);
 
-        var torchThreads = job.TorchThreads > 0 ? job.TorchThreads : WorkerThreads.Default(shape.Workers);
+        // Every simulated worker is in this process.
+        var threads = new WorkerThreads(job.TorchThreads, shape.Workers);
         var (setup, result) = Setup(job, shape, settings, nodes, "simulated", log);
         log.WriteLine($"simulated cluster: {nodes} nodes on 127.0.0.1, {shape.Workers} worker(s), {job.PsShards} PS shard(s), {shape.DataShards} data shard(s), sync {setup.Options.Sync.ToString().ToLowerInvariant()}");
 
         var started = new List<ClusterNode>();
         try
         {
-            var first = ClusterNode.Start(settings.ForNode("127.0.0.1", 0, [], roles[0]), roles[0], setup, torchThreads);
+            var first = ClusterNode.Start(settings.ForNode("127.0.0.1", 0, [], roles[0]), roles[0], setup, threads);
             started.Add(first);
             var seed = new NodeAddress(first.Address.Host!, first.Address.Port!.Value);
             for (var n = 1; n < nodes; n++)
-                started.Add(ClusterNode.Start(settings.ForNode("127.0.0.1", 0, [seed], roles[n]), roles[n], null, torchThreads));
+                started.Add(ClusterNode.Start(settings.ForNode("127.0.0.1", 0, [seed], roles[n]), roles[n], null, threads));
             return await result.Task.WaitAsync(ct);
         }
         finally
@@ -84,7 +85,7 @@ public static class ClusterRunner
         var roles = node.Roles.Contains(NodeRole.Coordinator) ? node.Roles : [NodeRole.Coordinator, .. node.Roles];
         var (setup, result) = Setup(job, shape, settings, shape.Nodes, node.Deployment.ToString().ToLowerInvariant(), log);
         if (standby) setup = setup with { Standby = new StandbyLog() };
-        var cluster = ClusterNode.Start(settings with { Roles = roles }, roles, setup, NodeHost.TorchThreads(node));
+        var cluster = ClusterNode.Start(settings with { Roles = roles }, roles, setup, NodeHost.Threads(node));
         // Nothing to record unless this standby took the job over (the active coordinator writes the run's files).
         bool Records() => setup.Standby is not { TookOver: false };
         // failed: the standby never became a member, so it could not have taken over (its command exits 1).

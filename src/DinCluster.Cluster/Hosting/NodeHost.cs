@@ -31,7 +31,7 @@ public static class NodeHost
         var seeds = string.Join(", ", settings.Seeds);
         for (var incarnation = 1; ; incarnation++)
         {
-            var node = ClusterNode.Start(settings, options.Roles, null, TorchThreads(options));
+            var node = ClusterNode.Start(settings, options.Roles, null, Threads(options));
             var joined = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             Akka.Cluster.Cluster.Get(node.System).RegisterOnMemberUp(() => joined.TrySetResult());
             node.System.ActorOf(CoordinatorWatch.Props(), "coordinator-watch");
@@ -72,9 +72,6 @@ public static class NodeHost
         return options.Tls is { } tls ? node.WithTls(tls.Certificate, tls.Password, tls.Ca) : node;
     }
 
-    internal static int TorchThreads(NodeOptions options)
-    {
-        var workers = Math.Max(1, options.Roles.Count(r => r == NodeRole.Worker));
-        return options.TorchThreads > 0 ? options.TorchThreads : WorkerThreads.Default(workers);
-    }
+    internal static WorkerThreads Threads(NodeOptions options) =>
+        new(options.TorchThreads, options.Roles.Count(r => r == NodeRole.Worker));
 }

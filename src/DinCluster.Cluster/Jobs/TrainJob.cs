@@ -35,7 +35,7 @@ public sealed record TrainJob
     public double CheckpointEveryMinutes { get; init; }
     /// <summary>Continue from the newest valid checkpoint under OutDir/checkpoints instead of starting fresh.</summary>
     public bool Resume { get; init; }
-    /// <summary>libtorch intra-op threads of a worker (the local trainer is one), split among its lanes (0 = cores / workers in the process).</summary>
+    /// <summary>libtorch intra-op threads of a worker (the local trainer is one), split among its lanes (0 = automatic, see WorkerThreads).</summary>
     public int TorchThreads { get; init; }
     /// <summary>
     /// Slices of each batch computed in parallel by copies of the network (see NetworkLanes). Part
@@ -43,7 +43,7 @@ public sealed record TrainJob
     /// </summary>
     public int Lanes { get; init; } = DefaultLanes;
 
-    public const int DefaultLanes = 2;
+    public const int DefaultLanes = 1;
 
     public string TrainDir => Path.Combine(DataDir, "train");
     public string TestDir => Path.Combine(DataDir, "test");

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using DinCluster.Cluster.Configuration;
 using DinCluster.Cluster.Checkpoints;
 using DinCluster.Cluster.Jobs;
 using DinCluster.Cluster.Runs;
@@ -65,8 +64,9 @@ public sealed class LocalTrainer(TrainJob job, TextWriter log)
             };
             log.WriteLine($"local trainer: {trainSamples:N0} training samples in {units.Count} row groups, {job.Epochs} epoch(s), batch {job.BatchSize} in {job.Lanes} lane(s), preset {job.Model.Preset.ToString().ToLowerInvariant()}, {job.PsShards} embedding shard(s), seed {job.Seed}");
 
+            // No actors share this process: the lanes get every core (or --threads), split evenly.
             var threads = job.TorchThreads > 0 ? job.TorchThreads : Environment.ProcessorCount;
-            using var network = new NetworkLanes(schema, job.Model, job.Lanes, WorkerThreads.PerLane(threads, job.Lanes));
+            using var network = new NetworkLanes(schema, job.Model, job.Lanes, Math.Max(1, threads / job.Lanes));
             var tables = new ShardedEmbeddings(schema.Tables, job.PsShards, job.Embeddings);
             var dense = new DenseParameters(network.GetDense(), job.Dense);
             var store = new CheckpointStore(Path.Combine(job.OutDir, "checkpoints"));

@@ -20,7 +20,7 @@ public sealed class LoopbackBindingTests(ITestOutputHelper output)
         Assert.Equal("127.0.0.1", settings.ToAkkaConfig().GetString("akka.remote.dot-netty.tcp.hostname"));
 
         // A real node (no role actors): its listening socket, as the kernel reports it.
-        await using var node = ClusterNode.Start(settings with { Roles = [] }, [], null, torchThreads: 1);
+        await using var node = ClusterNode.Start(settings with { Roles = [] }, [], null, new WorkerThreads(1, 0));
         var port = node.Address.Port!.Value;
         var listening = ListeningAddresses(port);
         output.WriteLine($"port {port}: listening on {string.Join(", ", listening)}");

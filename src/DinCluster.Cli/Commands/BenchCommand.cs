@@ -56,7 +56,8 @@ public static class BenchCommand
                 };
                 var steps = args.Int("steps", 100);
                 var lanes = args.Int("lanes", 1);
-                var threads = args.Int("threads", Math.Max(1, Environment.ProcessorCount / Math.Max(1, lanes)));
+                // Absent: ModelBench's default (the cores split among the lanes).
+                int? threads = args.Has("threads") ? args.Int("threads", 0) : null;
                 args.RejectUnknown();
                 if (lanes < 1 || threads < 1) throw new CliException("--lanes and --threads must be >= 1");
                 var r = ModelBench.Run(batch, preset, steps, seed: 1, log: Console.Out, threads: threads, lanes: lanes);

@@ -7,6 +7,7 @@ using DinCluster.Cluster.Sync;
 using DinCluster.Cluster.Transfer;
 using DinCluster.Core.Batches;
 using DinCluster.Core.Embeddings;
+using DinCluster.Core.Optimizers;
 using ShardStats = DinCluster.Cluster.Protocol.ShardStats;
 
 namespace DinCluster.Cluster.Actors;
@@ -150,7 +151,9 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         _metrics.RowsPulled.Add(m.Ids.Length);
         foreach (var (start, count) in MessageBudget.Slices(m.Ids.Length, MessageBudget.RowsPerMessage(_options.MaxMessageBytes, dim)))
         {
-            var rows = new TableRows(m.Table, dim, m.Ids.AsSpan(start, count).ToArray(), values.AsSpan(start * dim, count * dim).ToArray());
+            var rows = count == m.Ids.Length
+                ? new TableRows(m.Table, dim, m.Ids, values)
+                : new TableRows(m.Table, dim, m.Ids.AsSpan(start, count).ToArray(), values.AsSpan(start * dim, count * dim).ToArray());
             Sender.Tell(new RowsPulled(m.RequestId, start, m.Ids.Length, rows));
         }
     }
@@ -187,7 +190,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     /// <summary>All tables or none: one NaN anywhere in the batch rejects the whole push.</summary>
     private PushOutcome ApplyAll(TableRows[] rows, int[][] counts, long batchId, long step)
     {
-        if (rows.Any(r => !AllFinite(r.Values)))
+        if (rows.Any(r => !Finite.All(r.Values)))
         {
             _nanRejected++;
             _log.Warning("PS shard {0}: push of batch {1} holds NaN/Inf; rejected", _shard.ShardIndex, batchId);
@@ -224,12 +227,5 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         public Gauge Evictions { get; } = m.PsEvictions(shard);
         public Counter RowsPulled { get; } = m.PsRowsPulled(shard);
         public Counter PushesApplied { get; } = m.PsPushesApplied(shard);
-    }
-
-    private static bool AllFinite(float[] values)
-    {
-        foreach (var v in values)
-            if (!float.IsFinite(v)) return false;
-        return true;
     }
 }

@@ -447,7 +447,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
     private Work StartPull(int shard, Batch batch)
     {
         var index = BatchIndex.Build(batch, _schema);
-        var plan = new PullPlan(index, _schema.Tables, _router.ShardOf, _start.Options.MaxMessageBytes, _nextRequest);
+        var plan = new PullPlan(index, _schema.Tables, _router, _start.Options.MaxMessageBytes, _nextRequest);
         foreach (var (ps, request) in plan.Requests) _start.PsShards[ps].Tell(request);
         var denseRequest = plan.NextRequestId;
         _nextRequest = denseRequest + 1;
@@ -469,7 +469,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
         w.Loss = result.Loss;
         var gradients = _schema.Tables.Select((t, i) => new TableRows(t.Name, t.Dim, w.Index.UniqueIds[i], result.RowGradients[i])).ToArray();
         var counts = Enumerable.Range(0, _schema.Tables.Count).Select(t => w.Index.OccurrenceCounts(_schema, t)).ToArray();
-        var pushes = PushPlan.Build(gradients, counts, _router.ShardOf, _start.Options.MaxMessageBytes, w.Batch.BatchId, w.Step, Index, w.Batch.Count, _start.Generation);
+        var pushes = PushPlan.Build(gradients, counts, _router, _start.Options.MaxMessageBytes, w.Batch.BatchId, w.Step, Index, w.Batch.Count, _start.Generation);
         foreach (var (ps, push) in pushes) _start.PsShards[ps].Tell(push);
         var returnWeights = Sync != SyncMode.Bsp;
         var replicaVersion = _replica is not null && w.ReplicaVersion == _replica.Step ? w.ReplicaVersion : -1;
@@ -535,7 +535,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
         if (_eval.Pull is null)
         {
             _eval.Index = BatchIndex.Build(batch, _schema);
-            _eval.Pull = new PullPlan(_eval.Index, _schema.Tables, _router.ShardOf, _start.Options.MaxMessageBytes, _nextRequest);
+            _eval.Pull = new PullPlan(_eval.Index, _schema.Tables, _router, _start.Options.MaxMessageBytes, _nextRequest);
             _nextRequest = _eval.Pull.NextRequestId;
             foreach (var (ps, request) in _eval.Pull.Requests) _start.PsShards[ps].Tell(request);
         }

@@ -1,5 +1,6 @@
 using DinCluster.Cluster.Protocol;
 using DinCluster.Core.Batches;
+using DinCluster.Core.Routing;
 
 namespace DinCluster.Cluster.Transfer;
 
@@ -8,7 +9,7 @@ namespace DinCluster.Cluster.Transfer;
 /// and cut into requests under the message budget; replies (possibly several per request) are
 /// scattered back so the result is aligned with <see cref="BatchIndex.UniqueIds"/>.
 /// <code>
-///   UniqueIds[t] = [a b c d]   shardOf: a,c -> 0  b,d -> 1
+///   UniqueIds[t] = [a b c d]   router: a,c -> 0  b,d -> 1
 ///   requests: (shard 0, [a c]) (shard 1, [b d])   positions [0 2] / [1 3]
 ///   Rows[t].Values = rows of a b c d, in that order
 /// </code>
@@ -19,7 +20,7 @@ public sealed class PullPlan
     private readonly TableRows[] _rows;
 
     public PullPlan(
-        BatchIndex index, IReadOnlyList<(string Name, int Dim)> tables, Func<string, long, int> shardOf,
+        BatchIndex index, IReadOnlyList<(string Name, int Dim)> tables, ShardRouter router,
         int maxMessageBytes, long firstRequestId)
     {
         _rows = new TableRows[tables.Count];
@@ -31,13 +32,16 @@ public sealed class PullPlan
             var ids = index.UniqueIds[t];
             _rows[t] = new TableRows(name, dim, ids, new float[ids.Length * dim]);
             var per = MessageBudget.RowsPerMessage(maxMessageBytes, dim);
-            foreach (var group in Enumerable.Range(0, ids.Length).GroupBy(i => shardOf(name, ids[i])).OrderBy(g => g.Key))
+            var split = router.Split(name, ids);
+            for (var shard = 0; shard < split.ShardCount; shard++)
             {
-                var positions = group.ToArray();
+                var positions = split.Positions(shard);
+                if (positions.Length == 0) continue;
                 foreach (var (start, count) in MessageBudget.Slices(positions.Length, per))
                 {
-                    var slice = positions.AsSpan(start, count).ToArray();
-                    requests.Add((group.Key, new PullRows(id, name, slice.Select(p => ids[p]).ToArray())));
+                    var whole = count == positions.Length;
+                    var slice = whole ? positions : positions.AsSpan(start, count).ToArray();
+                    requests.Add((shard, new PullRows(id, name, whole ? split.Ids(shard) : split.Ids(shard).AsSpan(start, count).ToArray())));
                     _open[id++] = (t, slice, 0);
                 }
             }

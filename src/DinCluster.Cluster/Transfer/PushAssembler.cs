@@ -26,9 +26,47 @@ public sealed class PushAssembler
         parts[part.Part] = part;
         if (parts.Any(p => p is null)) return null;
         _partial.Remove(part.BatchId);
-        var merged = parts.SelectMany(p => p!.Gradients.Zip(p.Counts)).GroupBy(x => x.First.Table).ToList();
-        return (
-            merged.Select(g => new TableRows(g.Key, g.First().First.Dim, g.SelectMany(x => x.First.Ids).ToArray(), g.SelectMany(x => x.First.Values).ToArray())).ToArray(),
-            merged.Select(g => g.SelectMany(x => x.Second).ToArray()).ToArray());
+        return Merge(parts!);
+    }
+
+    /// <summary>The parts' rows merged per table, tables in order of first appearance, rows in part order.</summary>
+    private static (TableRows[] Rows, int[][] Counts) Merge(PushGradients?[] parts)
+    {
+        var order = new List<string>();
+        var byTable = new Dictionary<string, List<(TableRows Rows, int[] Counts)>>();
+        foreach (var p in parts)
+            for (var t = 0; t < p!.Gradients.Length; t++)
+            {
+                var g = p.Gradients[t];
+                if (!byTable.TryGetValue(g.Table, out var list))
+                {
+                    byTable[g.Table] = list = [];
+                    order.Add(g.Table);
+                }
+                list.Add((g, p.Counts[t]));
+            }
+        var rows = new TableRows[order.Count];
+        var counts = new int[order.Count][];
+        for (var t = 0; t < order.Count; t++)
+        {
+            var list = byTable[order[t]];
+            var dim = list[0].Rows.Dim;
+            var n = list.Sum(x => x.Rows.Ids.Length);
+            var ids = new long[n];
+            var values = new float[n * dim];
+            var occurrences = new int[n];
+            var at = 0;
+            foreach (var (g, c) in list)
+            {
+                if (g.Dim != dim) throw new InvalidDataException($"push parts of table '{g.Table}' with dims {dim} and {g.Dim}");
+                g.Ids.CopyTo(ids, at);
+                g.Values.CopyTo(values, at * dim);
+                c.CopyTo(occurrences, at);
+                at += g.Ids.Length;
+            }
+            rows[t] = new TableRows(order[t], dim, ids, values);
+            counts[t] = occurrences;
+        }
+        return (rows, counts);
     }
 }

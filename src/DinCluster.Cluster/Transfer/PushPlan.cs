@@ -1,5 +1,6 @@
 using DinCluster.Cluster.Protocol;
 using DinCluster.Core.Batches;
+using DinCluster.Core.Routing;
 
 namespace DinCluster.Cluster.Transfer;
 
@@ -12,26 +13,28 @@ public static class PushPlan
 {
     /// <param name="counts">counts[t][r]: occurrences of gradients[t].Ids[r] in the batch.</param>
     public static IReadOnlyList<(int Shard, PushGradients Push)> Build(
-        TableRows[] gradients, int[][] counts, Func<string, long, int> shardOf, int maxMessageBytes,
+        TableRows[] gradients, int[][] counts, ShardRouter router, int maxMessageBytes,
         long batchId, long step, int worker, int samples, long generation = 0)
     {
-        var perShard = new SortedDictionary<int, List<(TableRows, int[])>>();
+        var perShard = new List<(TableRows Rows, int[] Counts)>[router.ShardCount];
         for (var t = 0; t < gradients.Length; t++)
         {
             var g = gradients[t];
             var per = MessageBudget.RowsPerMessage(maxMessageBytes, g.Dim);
-            foreach (var group in Enumerable.Range(0, g.Ids.Length).GroupBy(i => shardOf(g.Table, g.Ids[i])))
+            var split = router.Split(g.Table, g.Ids);
+            for (var shard = 0; shard < split.ShardCount; shard++)
             {
-                var rows = group.ToArray();
-                if (!perShard.TryGetValue(group.Key, out var list)) perShard[group.Key] = list = [];
-                foreach (var (start, count) in MessageBudget.Slices(rows.Length, per))
+                var positions = split.Positions(shard);
+                if (positions.Length == 0) continue;
+                var list = perShard[shard] ??= [];
+                foreach (var (start, count) in MessageBudget.Slices(positions.Length, per))
                 {
                     var ids = new long[count];
                     var values = new float[count * g.Dim];
                     var occurrences = new int[count];
                     for (var k = 0; k < count; k++)
                     {
-                        var r = rows[start + k];
+                        var r = positions[start + k];
                         ids[k] = g.Ids[r];
                         occurrences[k] = counts[t][r];
                         g.Row(r).CopyTo(values.AsSpan(k * g.Dim, g.Dim));
@@ -42,9 +45,12 @@ public static class PushPlan
         }
         // One table slice per part keeps every part under the budget.
         var pushes = new List<(int, PushGradients)>();
-        foreach (var (shard, parts) in perShard)
+        for (var shard = 0; shard < perShard.Length; shard++)
+        {
+            if (perShard[shard] is not { } parts) continue;
             for (var p = 0; p < parts.Count; p++)
-                pushes.Add((shard, new PushGradients(batchId, step, worker, samples, p, parts.Count, [parts[p].Item1], [parts[p].Item2], generation)));
+                pushes.Add((shard, new PushGradients(batchId, step, worker, samples, p, parts.Count, [parts[p].Rows], [parts[p].Counts], generation)));
+        }
         return pushes;
     }
 }

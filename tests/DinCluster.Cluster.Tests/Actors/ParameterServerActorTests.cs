@@ -6,6 +6,7 @@ using DinCluster.Cluster.Protocol;
 using DinCluster.Cluster.Tests.Support;
 using DinCluster.Cluster.Transfer;
 using DinCluster.Core.Batches;
+using DinCluster.Core.Routing;
 using Xunit.Abstractions;
 
 namespace DinCluster.Cluster.Tests.Actors;
@@ -113,7 +114,7 @@ public sealed class ParameterServerActorTests(ITestOutputHelper output) : TestKi
 
         // Batch 2 was pushed in two parts; the rollback came between them. Its second part, and a
         // whole push of batch 3, still carry generation 0 when they land after the restore.
-        var two = PushPlan.Build([new TableRows("item", 8, [7, 8], Enumerable.Repeat(1f, 16).ToArray())], [[1, 1]], (_, _) => 0, 600, 2, 2, 0, 8, 0);
+        var two = PushPlan.Build([new TableRows("item", 8, [7, 8], Enumerable.Repeat(1f, 16).ToArray())], [[1, 1]], new ShardRouter(1), 600, 2, 2, 0, 8, 0);
         Assert.True(two.Count > 1, $"{two.Count} part(s)");
         ps.Tell(two[0].Push);
         ps.Tell(new RestoreSnapshot(1, [path], 1));

@@ -39,10 +39,8 @@ public sealed class PullPlan
                 if (positions.Length == 0) continue;
                 foreach (var (start, count) in MessageBudget.Slices(positions.Length, per))
                 {
-                    var whole = count == positions.Length;
-                    var slice = whole ? positions : positions.AsSpan(start, count).ToArray();
-                    requests.Add((shard, new PullRows(id, name, whole ? split.Ids(shard) : split.Ids(shard).AsSpan(start, count).ToArray())));
-                    _open[id++] = (t, slice, 0);
+                    requests.Add((shard, new PullRows(id, name, split.Ids(shard).AsSpan(start, count).ToArray())));
+                    _open[id++] = (t, positions.AsSpan(start, count).ToArray(), 0);
                 }
             }
         }

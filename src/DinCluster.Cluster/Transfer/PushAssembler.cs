@@ -29,42 +29,28 @@ public sealed class PushAssembler
         return Merge(parts!);
     }
 
-    /// <summary>The parts' rows merged per table, tables in order of first appearance, rows in part order.</summary>
+    /// <summary>The parts' rows merged per table (tables in order of first appearance, rows in part order), by block copies.</summary>
     private static (TableRows[] Rows, int[][] Counts) Merge(PushGradients?[] parts)
     {
-        var order = new List<string>();
-        var byTable = new Dictionary<string, List<(TableRows Rows, int[] Counts)>>();
-        foreach (var p in parts)
-            for (var t = 0; t < p!.Gradients.Length; t++)
-            {
-                var g = p.Gradients[t];
-                if (!byTable.TryGetValue(g.Table, out var list))
-                {
-                    byTable[g.Table] = list = [];
-                    order.Add(g.Table);
-                }
-                list.Add((g, p.Counts[t]));
-            }
-        var rows = new TableRows[order.Count];
-        var counts = new int[order.Count][];
-        for (var t = 0; t < order.Count; t++)
+        var tables = parts.SelectMany(p => p!.Gradients.Zip(p.Counts)).GroupBy(x => x.First.Table).ToArray();
+        var rows = new TableRows[tables.Length];
+        var counts = new int[tables.Length][];
+        for (var t = 0; t < tables.Length; t++)
         {
-            var list = byTable[order[t]];
-            var dim = list[0].Rows.Dim;
-            var n = list.Sum(x => x.Rows.Ids.Length);
-            var ids = new long[n];
-            var values = new float[n * dim];
-            var occurrences = new int[n];
+            var dim = tables[t].First().First.Dim;
+            var n = tables[t].Sum(x => x.First.Ids.Length);
+            var (ids, values, occurrences) = (new long[n], new float[n * dim], new int[n]);
             var at = 0;
-            foreach (var (g, c) in list)
+            foreach (var (g, c) in tables[t])
             {
-                if (g.Dim != dim) throw new InvalidDataException($"push parts of table '{g.Table}' with dims {dim} and {g.Dim}");
+                if (g.Dim != dim || g.Values.Length != g.Ids.Length * dim || c.Length != g.Ids.Length)
+                    throw new InvalidDataException($"push part of table '{g.Table}': {g.Ids.Length} ids, {g.Values.Length} values of dim {g.Dim} (table dim {dim}), {c.Length} counts");
                 g.Ids.CopyTo(ids, at);
                 g.Values.CopyTo(values, at * dim);
                 c.CopyTo(occurrences, at);
                 at += g.Ids.Length;
             }
-            rows[t] = new TableRows(order[t], dim, ids, values);
+            rows[t] = new TableRows(tables[t].Key, dim, ids, values);
             counts[t] = occurrences;
         }
         return (rows, counts);

@@ -32,7 +32,7 @@ public sealed class ClusterNode : IAsyncDisposable
     /// </summary>
     public static ClusterNode Start(ClusterSettings settings, IReadOnlyList<NodeRole> roles, CoordinatorSetup? coordinator, WorkerThreads threads)
     {
-        var bootstrap = BootstrapSetup.Create().WithConfig(settings.ToAkkaConfig()).And(DisassociatedErrorFilter.Setup);
+        var bootstrap = BootstrapSetup.Create().WithConfig(settings.ToAkkaConfig()).And(ShutdownNoiseFilter.Setup);
         if (settings.Tls.Enabled) bootstrap = bootstrap.And(TlsSetup.Create(settings.Tls));
         var system = ActorSystem.Create(settings.SystemName, bootstrap);
         var node = new ClusterNode(system);

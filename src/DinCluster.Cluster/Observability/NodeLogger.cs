@@ -1,6 +1,7 @@
 using System.Globalization;
 using Akka.Actor;
 using Akka.Actor.Setup;
+using Akka.Cluster;
 using Akka.Dispatch;
 using Akka.Event;
 using DinCluster.Cluster.Hosting;
@@ -33,13 +34,28 @@ public sealed class NodeLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMess
         Receive<InitializeLogger>(_ => Sender.Tell(new LoggerInitialized()));
         Receive<LogEvent>(e =>
         {
-            if (!DisassociatedErrorFilter.Keeps(e)) return;
+            if (!ShutdownNoiseFilter.Keeps(e) || PeerLeft(ShutdownNoiseFilter.DisassociatedPeer(e))) return;
             var line = Format(e, NodeLabel());
             lock (_out) _out.WriteLine(line);
         });
     }
 
     /// <summary>"node HOST:PORT ROLES"; resolved once remoting has its address.</summary>
+    /// <summary>
+    /// A closed connection to a node that had left the cluster (or this node is shutting down): the
+    /// normal end of a job, where nodes leave together, not news. A live member's closed connection
+    /// is kept (and a killed node shows up as UNREACHABLE anyway).
+    /// </summary>
+    private bool PeerLeft(Address? peer)
+    {
+        if (peer is null) return false;
+        var system = Context.System;
+        if (CoordinatedShutdown.Get(system).ShutdownReason is not null) return true;
+        if (((ExtendedActorSystem)system).Provider is not ClusterActorRefProvider) return false;
+        var member = Akka.Cluster.Cluster.Get(system).State.Members.FirstOrDefault(m => m.Address.Equals(peer));
+        return member is null || member.Status is not (MemberStatus.Up or MemberStatus.Joining or MemberStatus.WeaklyUp);
+    }
+
     private string NodeLabel()
     {
         if (_node is not null) return _node;
@@ -68,8 +84,24 @@ public sealed class NodeLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMess
             _ => "ERROR",
         };
         var time = e.Timestamp.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-        var message = e.Message?.ToString() ?? "";
+        var message = e is not Error && e.Message is LogMessage lm ? WithoutStacks(lm) : e.Message?.ToString() ?? "";
         var cause = e is Error { Cause: { } c } ? $"{Environment.NewLine}Cause: {c}" : "";
         return $"[{level}][{time}][{node}][{e.LogSource}] {message}{cause}";
+    }
+
+    /// <summary>A warning or info names an exception by type and message; only errors print its stack (as Cause).</summary>
+    private static string WithoutStacks(LogMessage message)
+    {
+        var args = message.Parameters().ToArray();
+        if (!args.Any(a => a is Exception)) return message.ToString() ?? "";
+        try
+        {
+            return string.Format(CultureInfo.InvariantCulture, message.Format,
+                args.Select(a => a is Exception ex ? $"{ex.GetType().FullName}: {ex.Message}" : a).ToArray());
+        }
+        catch (FormatException)
+        {
+            return message.ToString() ?? "";
+        }
     }
 }

@@ -25,7 +25,7 @@ public static class StatusClient
             akka.actor.provider = remote
             akka.loglevel = WARNING
             """).WithFallback(client.ToAkkaConfig());
-        var system = ActorSystem.Create(settings.SystemName, BootstrapSetup.Create().WithConfig(config).And(Hosting.DisassociatedErrorFilter.Setup));
+        var system = ActorSystem.Create(settings.SystemName, BootstrapSetup.Create().WithConfig(config).And(Hosting.ShutdownNoiseFilter.Setup));
         try
         {
             var failures = new List<string>();

@@ -28,10 +28,10 @@ namespace DinCluster.Cluster.Actors;
 ///   Training(e) --checkpoint due (--checkpoint-every-steps/-minutes)--> workers paused (async/ssp) --> SyncingBuffers
 ///               --> Checkpointing(e, mid-epoch) --committed--> Training(e) (workers continue)
 ///   Assigning --resume: RestoreSnapshot to every PS + RestoreDenseState--> Restoring --> workers start --> Training(checkpoint's epoch)
-///   (Training..Checkpointing) --PS lost--> Recovering --replacement ps ready, workers reset--> Restoring --> Training(checkpoint's epoch)
+///   (Training..Checkpointing) --PS or data shard lost--> Recovering --replacement ready, workers reset--> Restoring --> Training(checkpoint's epoch)
 ///   on a standby node (takeover): Forming (members announce themselves again) --> Assigning --newest checkpoint restored
 ///               (or none: from scratch)--> Training(checkpoint's epoch); the data shards report what is replayed
-///   (any state) --bad input, lost data shard, no worker left, no checkpoint to roll back to, formation timeout--> Finished(failed)
+///   (any state) --bad input, no worker left, no checkpoint to roll back to, no replacement for a lost shard, formation timeout--> Finished(failed)
 /// </code>
 /// </summary>
 public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
@@ -81,6 +81,10 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private Action? _afterPause;
     private Action? _afterBuffers;
     private readonly List<IActorRef> _sparePs = [];
+    /// <summary>"data" members beyond the job's shape: each can take a lost data shard's place.</summary>
+    private readonly List<IActorRef> _spareData = [];
+    /// <summary>The row groups of each data shard (a replacement is assigned the lost shard's).</summary>
+    private RowGroupRef[][] _dataGroups = [];
     private ResumePoint? _resume;
     private string? _lastCheckpoint;
     private Action? _afterRestore;
@@ -265,6 +269,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         var ps = Take(_ps, _setup.PsShards);
         _sparePs.AddRange(_ps.Except(ps));
         var data = Take(_data, _setup.DataShards);
+        _spareData.AddRange(_data.Except(data));
         _workers.Clear(); _workers.AddRange(workers);
         _ps.Clear(); _ps.AddRange(ps);
         _data.Clear(); _data.AddRange(data);
@@ -273,7 +278,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         // The dense parameters live with PS shard 0, which names them in its PsShardReady.
         _dense = ActorRefs.Nobody;
         for (var i = 0; i < _ps.Count; i++) _ps[i].Tell(new AssignPsShard(i, _ps.Count, _setup.Options));
-        var groups = RowGroupAssignment.Assign(_trainUnits.Select(u => new RowGroupRef(u.File, u.RowGroup, u.Rows)).ToList(), _data.Count);
+        var groups = _dataGroups = RowGroupAssignment.Assign(_trainUnits.Select(u => new RowGroupRef(u.File, u.RowGroup, u.Rows)).ToList(), _data.Count);
         for (var d = 0; d < _data.Count; d++) _data[d].Tell(new AssignRowGroups(d, groups[d], _setup.Options));
         _pending = _ps.Count + _data.Count;
         Out.WriteLine($"coordinator: cluster formed; {_ps.Count} PS shard(s), {_data.Count} data shard(s) ({string.Join(", ", groups.Select(g => $"{g.Sum(x => x.Rows):N0} rows"))}), {_workers.Count} worker(s)");
@@ -926,25 +931,31 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         else StartEpoch(p.ResumeEpoch, p);
     }
 
-    // ---- Recovering: a PS shard is gone. Training stops (workers drop what they hold), a "ps" member
-    // takes the lost shard (a spare that joined beyond the job's shape, or a restarted ps process),
-    // then EVERY shard, the dense state and the data ledgers roll back to the last checkpoint.
+    // ---- Recovering: a PS shard or a data shard is gone. Training stops (workers drop what they hold),
+    // a member of the same role takes the lost shard (a spare that joined beyond the job's shape, or a
+    // restarted process), then EVERY PS shard, the dense state and the data ledgers roll back to the last
+    // checkpoint: a lost data shard takes its ledger with it (which of its batches were applied since the
+    // checkpoint), and a lost PS shard its rows.
     // <code>
-    //   (Training | SyncingBuffers | Evaluating | Checkpointing) --PS lost--> Recovering
-    //   Recovering --workers reset + replacement PsShardReady--> Restoring --all restored--> Training (epoch of the checkpoint)
+    //   (Training | SyncingBuffers | Evaluating | Checkpointing) --PS or data shard lost--> Recovering
+    //   Recovering --workers reset + replacement ready (PsShardReady / RowGroupsAssigned)--> Restoring
+    //   Restoring --all restored--> Training (epoch of the checkpoint)
     // </code>
     private void Recover(IActorRef lost)
     {
-        var index = _ps.IndexOf(lost);
+        var role = _ps.Contains(lost) ? NodeRole.ParameterServer : NodeRole.DataShard;
+        var shards = role == NodeRole.ParameterServer ? _ps : _data;
+        var index = shards.IndexOf(lost);
+        var what = ShardName(role, index);
         if (_lastCheckpoint is null || !Directory.Exists(_lastCheckpoint))
         {
-            Finish($"PS shard {index} ({lost.Path.Address}) is gone and no checkpoint was written yet to restore it from");
+            Finish($"{what} ({lost.Path.Address}) is gone and no checkpoint was written yet to restore it from");
             return;
         }
-        Out.WriteLine($"coordinator: PS shard {index} ({lost.Path.Address}) is gone; rolling back to {Path.GetFileName(_lastCheckpoint)} once a ps node takes its place");
-        _summary.Failures.Add(new FailureRecord(DateTime.UtcNow, "ps lost", lost.Path.Address.ToString(),
+        Out.WriteLine($"coordinator: {what} ({lost.Path.Address}) is gone; rolling back to {Path.GetFileName(_lastCheckpoint)} once a {RoleNames.Of(role)} node takes its place");
+        _summary.Failures.Add(new FailureRecord(DateTime.UtcNow, role == NodeRole.ParameterServer ? "ps lost" : "data lost", lost.Path.Address.ToString(),
             $"every PS shard, the dense state and the data offsets roll back to {Path.GetFileName(_lastCheckpoint)}"));
-        _recovery = new Recovery(index, Stopwatch.StartNew(), _totalSteps, _samplesSeen);
+        _recovery = new Recovery(role, index, Stopwatch.StartNew(), _totalSteps, _samplesSeen);
         _clock.Stop();
         Timers.Cancel("retry-step");
         _quiescing = false;
@@ -955,17 +966,19 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         _awaitingBuffers.Clear();
         _awaitingResets.Clear();
         _awaitingResets.UnionWith(_liveWorkers);
-        _ps[index] = ActorRefs.Nobody;
+        shards[index] = ActorRefs.Nobody;
         // Shard 0's node hosted the dense parameters: they come back with its replacement.
-        if (index == 0) _dense = ActorRefs.Nobody;
+        if (role == NodeRole.ParameterServer && index == 0) _dense = ActorRefs.Nobody;
         // Pushes of the undone steps may still be on the wire; the restored shards refuse them.
         _generation++;
-        foreach (var w in _liveWorkers) _workers[w].Tell(new ResetTraining(_epoch, [.. _ps], _dense, _generation));
-        Timers.StartSingleTimer("ps-replacement", PsReplacementTimedOut.Instance, _setup.FormationTimeout);
+        foreach (var w in _liveWorkers) _workers[w].Tell(new ResetTraining(_epoch, [.. _ps], _dense, _generation, [.. _data]));
+        Timers.StartSingleTimer("replacement", ReplacementTimedOut.Instance, _setup.FormationTimeout);
         _state = "recovering";
         Become(Recovering);
         TakeSpare();
     }
+
+    private static string ShardName(NodeRole role, int index) => role == NodeRole.ParameterServer ? $"PS shard {index}" : $"data shard {index}";
 
     private readonly HashSet<int> _awaitingResets = [];
     /// <summary>
@@ -984,28 +997,34 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         });
         Receive<JoinTraining>(m =>
         {
-            if (m.Role != NodeRole.ParameterServer || _sparePs.Contains(Sender) || _ps.Contains(Sender)) return;
-            Out.WriteLine($"coordinator: ps {Sender.Path} joined; it takes PS shard {_recovery!.Shard}");
-            _sparePs.Add(Sender);
+            if (m.Role != _recovery!.Role || Spares(m.Role).Contains(Sender) || (m.Role == NodeRole.ParameterServer ? _ps : _data).Contains(Sender)) return;
+            Out.WriteLine($"coordinator: {RoleNames.Of(m.Role)} {Sender.Path} joined; it takes {ShardName(m.Role, _recovery.Shard)}");
+            Spares(m.Role).Add(Sender);
             Context.Watch(Sender);
             TakeSpare();
         });
+        Receive<RowGroupsAssigned>(m =>
+        {
+            if (_recovery is { Role: NodeRole.DataShard } r && m.ShardIndex == r.Shard && Sender.Equals(_data[r.Shard]))
+                _recovery = r with { ReplacementReady = true };
+            RecoveryStep();
+        });
         Receive<PsShardReady>(m =>
         {
-            if (_recovery is { } r && m.ShardIndex == r.Shard && Sender.Equals(_ps[r.Shard]))
+            if (_recovery is { Role: NodeRole.ParameterServer } r && m.ShardIndex == r.Shard && Sender.Equals(_ps[r.Shard]))
             {
                 _recovery = r with { ReplacementReady = true };
                 if (m.ShardIndex == 0 && !m.Dense.Equals(_dense))
                 {
                     // The new dense actor: workers learn it before they continue (and reset again, harmlessly).
                     _dense = m.Dense;
-                    foreach (var w in _liveWorkers) _workers[w].Tell(new ResetTraining(_epoch, [.. _ps], _dense, _generation));
+                    foreach (var w in _liveWorkers) _workers[w].Tell(new ResetTraining(_epoch, [.. _ps], _dense, _generation, [.. _data]));
                     _awaitingResets.UnionWith(_liveWorkers);
                 }
             }
             RecoveryStep();
         });
-        Receive<PsReplacementTimedOut>(_ => Finish($"PS shard {_recovery!.Shard} is gone and no ps node took its place within {_setup.FormationTimeout}"));
+        Receive<ReplacementTimedOut>(_ => Finish($"{ShardName(_recovery!.Role, _recovery.Shard)} is gone and no {RoleNames.Of(_recovery.Role)} node took its place within {_setup.FormationTimeout}"));
         IgnoreLateTraining();
         Receive<TrainingPaused>(_ => { });
         Receive<WorkerBuffers>(_ => { });
@@ -1017,22 +1036,28 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         Common();
     }
 
+    private List<IActorRef> Spares(NodeRole role) => role == NodeRole.ParameterServer ? _sparePs : _spareData;
+
     private void TakeSpare()
     {
-        if (_recovery is not { } r || !_ps[r.Shard].IsNobody() || _sparePs.Count == 0) return;
-        var spare = _sparePs[0];
-        _sparePs.RemoveAt(0);
-        _ps[r.Shard] = spare;
-        spare.Tell(new AssignPsShard(r.Shard, _ps.Count, _setup.Options));
+        if (_recovery is not { } r) return;
+        var shards = r.Role == NodeRole.ParameterServer ? _ps : _data;
+        var spares = Spares(r.Role);
+        if (!shards[r.Shard].IsNobody() || spares.Count == 0) return;
+        var spare = spares[0];
+        spares.RemoveAt(0);
+        shards[r.Shard] = spare;
+        if (r.Role == NodeRole.ParameterServer) spare.Tell(new AssignPsShard(r.Shard, _ps.Count, _setup.Options));
+        else spare.Tell(new AssignRowGroups(r.Shard, _dataGroups[r.Shard], _setup.Options));
         // Workers learn the new shard with ResetTraining; those already reset get it again.
-        foreach (var w in _liveWorkers) _workers[w].Tell(new ResetTraining(_epoch, [.. _ps], _dense, _generation));
+        foreach (var w in _liveWorkers) _workers[w].Tell(new ResetTraining(_epoch, [.. _ps], _dense, _generation, [.. _data]));
         _awaitingResets.UnionWith(_liveWorkers);
     }
 
     private void RecoveryStep()
     {
         if (_recovery is not { ReplacementReady: true } r || _awaitingResets.Count > 0) return;
-        Timers.Cancel("ps-replacement");
+        Timers.Cancel("replacement");
         var point = ResumePoint.Load(_lastCheckpoint!, _setup.DataShards);
         RestoreState(point, () =>
         {
@@ -1040,7 +1065,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             var replayed = r.SamplesSeenAtLoss - p.SamplesSeen;
             ApplyProgress(point);
             var seconds = r.Clock.Elapsed.TotalSeconds;
-            _summary.Rollbacks.Add(new RollbackRecord(DateTime.UtcNow, $"PS shard {r.Shard} lost", Path.GetRelativePath(_setup.Job.OutDir, point.Directory),
+            _summary.Rollbacks.Add(new RollbackRecord(DateTime.UtcNow, $"{ShardName(r.Role, r.Shard)} lost", Path.GetRelativePath(_setup.Job.OutDir, point.Directory),
                 r.StepAtLoss, p.Step, replayed, seconds));
             Out.WriteLine($"coordinator: rolled back to step {p.Step} (from {r.StepAtLoss}); {replayed:N0} samples will be replayed; recovered in {seconds:F1}s");
             _recovery = null;
@@ -1066,12 +1091,12 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         Receive<Terminated>(m => MemberLost(m.ActorRef));
         Receive<JoinTraining>(m =>
         {
-            if (m.Role == NodeRole.ParameterServer && !_sparePs.Contains(Sender) && !_ps.Contains(Sender))
+            if (m.Role is NodeRole.ParameterServer or NodeRole.DataShard && !Spares(m.Role).Contains(Sender) && !_ps.Contains(Sender) && !_data.Contains(Sender))
             {
-                // A spare: it takes the place of a PS shard that is lost later.
-                _sparePs.Add(Sender);
+                // A spare: it takes the place of a PS or data shard that is lost later.
+                Spares(m.Role).Add(Sender);
                 Context.Watch(Sender);
-                _log.Info("ps {0} joined after the cluster formed; kept as a spare", Sender.Path);
+                _log.Info("{0} {1} joined after the cluster formed; kept as a spare", RoleNames.Of(m.Role), Sender.Path);
                 return;
             }
             // Members not used by the run keep announcing themselves (CoordinatorLink): say so once.
@@ -1133,15 +1158,13 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             if (_liveWorkers.Count == 0) Finish("every worker is gone");
             return;
         }
-        if (_sparePs.Remove(actor)) return;
-        if (_ps.Contains(actor))
+        if (_sparePs.Remove(actor) || _spareData.Remove(actor)) return;
+        if (_ps.Contains(actor) || _data.Contains(actor))
         {
-            if (_recovery is not null) Finish($"PS shard {_ps.IndexOf(actor)} ({actor.Path.Address}) is gone during a recovery; giving up");
+            if (_recovery is not null)
+                Finish($"{(_ps.Contains(actor) ? ShardName(NodeRole.ParameterServer, _ps.IndexOf(actor)) : ShardName(NodeRole.DataShard, _data.IndexOf(actor)))} ({actor.Path.Address}) is gone during a recovery; giving up");
             else Recover(actor);
-            return;
         }
-        if (_data.Contains(actor))
-            Finish($"data shard {actor.Path} is gone; restoring a data shard is not implemented (only PS shards are)");
     }
 
     private void AnnounceClockIfGated()
@@ -1202,12 +1225,12 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     private sealed record RunFailed(string Error);
 
-    private sealed record PsReplacementTimedOut
+    private sealed record ReplacementTimedOut
     {
-        public static readonly PsReplacementTimedOut Instance = new();
+        public static readonly ReplacementTimedOut Instance = new();
     }
 
-    private sealed record Recovery(int Shard, Stopwatch Clock, long StepAtLoss, long SamplesSeenAtLoss, bool ReplacementReady = false);
+    private sealed record Recovery(NodeRole Role, int Shard, Stopwatch Clock, long StepAtLoss, long SamplesSeenAtLoss, bool ReplacementReady = false);
 }
 
 /// <summary>A checkpoint to continue from: its folder, progress, dense state, Dice statistics and PS shard count.</summary>

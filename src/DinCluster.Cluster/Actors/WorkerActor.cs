@@ -366,7 +366,7 @@ public sealed class WorkerActor : ReceiveActor, IWithStash, IWithTimers
         DropReplica("rollback");
         _eval = null;
         _evalTasks.Clear();
-        _start = _start with { PsShards = m.PsShards, Dense = m.Dense, Generation = m.Generation };
+        _start = _start with { PsShards = m.PsShards, Dense = m.Dense, Generation = m.Generation, DataShards = m.DataShards };
         _minClock = null;
         _bspStep = null;
         _waitingSent = false;

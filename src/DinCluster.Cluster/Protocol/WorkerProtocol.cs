@@ -57,11 +57,11 @@ public sealed record ContinueTraining(long Step) : IDinMessage;
 
 /// <summary>
 /// Coordinator -> worker, on a rollback to a checkpoint: drop every batch held and every step in
-/// flight, use <see cref="PsShards"/> and <see cref="Dense"/> from now on (a lost shard's replacement;
-/// the dense actor is replaced with PS shard 0), accept batches of
+/// flight, use <see cref="PsShards"/>, <see cref="Dense"/> and <see cref="DataShards"/> from now on (a lost
+/// shard's replacement; the dense actor is replaced with PS shard 0), accept batches of
 /// <see cref="Epoch"/> only, and ask the data shards for credit again. Replies <see cref="WorkerReset"/>.
 /// </summary>
 /// Pushes from now on carry <paramref name="Generation"/>.
-public sealed record ResetTraining(int Epoch, IActorRef[] PsShards, IActorRef Dense, long Generation) : IDinMessage;
+public sealed record ResetTraining(int Epoch, IActorRef[] PsShards, IActorRef Dense, long Generation, IActorRef[] DataShards) : IDinMessage;
 
 public sealed record WorkerReset(int WorkerIndex) : IDinMessage;

@@ -121,8 +121,9 @@ public sealed class DinSerializer : SerializerWithStringManifest
         Add<PauseTraining>("PT", (w, m) => w.Write(m.Step), r => new(r.ReadInt64()));
         Add<TrainingPaused>("TP", (w, m) => { w.Write(m.WorkerIndex); w.Write(m.Step); }, r => new(r.ReadInt32(), r.ReadInt64()));
         Add<ContinueTraining>("CT", (w, m) => w.Write(m.Step), r => new(r.ReadInt64()));
-        Add<ResetTraining>("RTD", (w, m) => { w.Write(m.Epoch); w.Array(m.PsShards, WriteRef); WriteOptionalRef(w, m.Dense); w.Write(m.Generation); },
-            r => new(r.ReadInt32(), r.Array(ReadRef), ReadOptionalRef(r), r.ReadInt64()));
+        // Retired layout (before a lost data shard could be replaced): "RTD".
+        Add<ResetTraining>("RTDS", (w, m) => { w.Write(m.Epoch); w.Array(m.PsShards, WriteRef); WriteOptionalRef(w, m.Dense); w.Write(m.Generation); w.Array(m.DataShards, WriteRef); },
+            r => new(r.ReadInt32(), r.Array(ReadRef), ReadOptionalRef(r), r.ReadInt64(), r.Array(ReadRef)));
         Add<WorkerReset>("WRS", (w, m) => w.Write(m.WorkerIndex), r => new(r.ReadInt32()));
         Add<RestoreSnapshot>("RSG", (w, m) => { w.Write(m.Step); w.Array(m.Paths, Wire.Str); w.Write(m.Generation); },
             r => new(r.ReadInt64(), r.Array(Wire.Str), r.ReadInt64()));

@@ -12,12 +12,12 @@ using Xunit.Abstractions;
 namespace DinCluster.Cluster.Tests.MultiProcess;
 
 /// <summary>
-/// A PS process SIGKILLed mid-epoch in a multi-process cluster (scripts/local-cluster). The test
-/// starts a replacement `node --role ps` process (a restarted PS); the coordinator rolls every PS
-/// shard, the dense state and the data ledger back to the last checkpoint and training completes.
-/// bsp with one worker and one data shard is deterministic, so the faulted run is held to a
-/// fault-free run of the same job (simulated cluster, same seed) within 0.005 test AUC.
-/// Writes the fault-suite row "ps-kill".
+/// A PS process, or the data process, SIGKILLed mid-epoch in a multi-process cluster
+/// (scripts/local-cluster). The test starts a replacement `node --role ps|data` process (a restarted
+/// node); the coordinator rolls every PS shard, the dense state and the data ledger back to the last
+/// checkpoint and training completes. bsp with one worker and one data shard is deterministic, so
+/// the faulted run is held to a fault-free run of the same job (simulated cluster, same seed) within
+/// 0.005 test AUC. Writes the fault-suite rows "ps-kill" and "data-kill".
 /// </summary>
 [Trait("Category", "MultiProcess")]
 [Trait("Category", "FaultSuite")]
@@ -28,11 +28,18 @@ public sealed class PsKillTests(ITestOutputHelper output)
 
 
     [Fact]
-    public async Task Ps_process_killed_mid_epoch_is_replaced_and_every_shard_rolls_back_to_the_last_checkpoint()
+    public Task Ps_process_killed_mid_epoch_is_replaced_and_every_shard_rolls_back_to_the_last_checkpoint() => KillAndReplace("ps");
+
+    [Fact]
+    public Task Data_process_killed_mid_epoch_is_replaced_and_every_shard_rolls_back_to_the_last_checkpoint() => KillAndReplace("data");
+
+    /// <param name="role">"ps": the PS process of shard 0 (and the dense parameters) is killed; "data": the one data process.</param>
+    private async Task KillAndReplace(string role)
     {
         const ulong dataSeed = 29;
         const int trainSeed = 3;
-        output.WriteLine($"data seed {dataSeed}, train seed {trainSeed}; bsp, 1 worker, 1 data shard, 2 PS processes; the one holding shard 0 and the dense parameters SIGKILLed 10 steps after the first mid-epoch checkpoint (step 30)");
+        var killed = role == "ps" ? "the PS process holding shard 0 and the dense parameters" : "the data process";
+        output.WriteLine($"data seed {dataSeed}, train seed {trainSeed}; bsp, 1 worker, 1 data shard, 2 PS processes; {killed} SIGKILLed 10 steps after the first mid-epoch checkpoint (step 30)");
         using var dir = new TempDir();
         var data = Path.Combine(dir.Path, "data");
         var run = Path.Combine(dir.Path, "run");
@@ -58,7 +65,7 @@ public sealed class PsKillTests(ITestOutputHelper output)
 
         var cluster = LocalClusterScript.Run(
             ["start", "--data", data, "--out", run, "--workers", "1", "--ps", "2", "--data-shards", "1", "--checkpoint-every-steps", "30", .. flags],
-            "local-cluster start (coordinator + 4 node processes, the ps of shard 0 killed)", RunTimeout, stopRunOnTimeout: run);
+            $"local-cluster start (coordinator + 4 node processes, {killed} killed)", RunTimeout, stopRunOnTimeout: run);
         var first = await Task.WhenAny(committed.Task, cluster).WaitAsync(RunTimeout);
         if (first != committed.Task) Assert.Fail($"the run ended before any checkpoint was committed:\n{(await cluster).Output}");
         var ckpt = await committed.Task;
@@ -66,18 +73,20 @@ public sealed class PsKillTests(ITestOutputHelper output)
         await StepReached(Path.Combine(run, "metrics.csv"), 40).WaitAsync(RunTimeout);
 
         var nodes = Path.Combine(run, "nodes");
-        // The harder loss: the process of shard 0 also holds the dense parameters (it says so in its log).
-        var name = new[] { "ps-0", "ps-1" }.Single(n => File.ReadAllText(Path.Combine(nodes, n + ".log")).Contains("and the dense parameters"));
+        // The harder PS loss: the process of shard 0 also holds the dense parameters (it says so in its log).
+        var name = role == "ps"
+            ? new[] { "ps-0", "ps-1" }.Single(n => File.ReadAllText(Path.Combine(nodes, n + ".log")).Contains("and the dense parameters"))
+            : "data-0";
         var victim = int.Parse(File.ReadAllText(Path.Combine(nodes, name + ".pid")).Trim(), CultureInfo.InvariantCulture);
         ClusterProcessRun.Signal(victim, ClusterProcessRun.SigKill);
         var killedAt = Stopwatch.StartNew();
         var killedUtc = DateTime.UtcNow;
-        output.WriteLine($"{ckpt} committed; SIGKILL to {name} (pid {victim}), the node of PS shard 0 and the dense parameters");
+        output.WriteLine($"{ckpt} committed; SIGKILL to {name} (pid {victim}), {killed}");
 
-        // A restarted PS process joins the same cluster (the coordinator is its seed).
+        // A restarted process of the same role joins the same cluster (the coordinator is its seed).
         var port = File.ReadLines(Path.Combine(nodes, "cluster.txt")).First(l => l.StartsWith("port=", StringComparison.Ordinal))[5..];
         var dll = File.ReadLines(Path.Combine(nodes, "cluster.txt")).First(l => l.StartsWith("dll=", StringComparison.Ordinal))[4..];
-        var (replacement, replacementLog) = StartNode(dll, ["node", "--role", "ps", "--port", "0", "--seeds", $"127.0.0.1:{port}", "--threads", "1"], Path.Combine(nodes, "ps-restarted.log"));
+        var (replacement, replacementLog) = StartNode(dll, ["node", "--role", role, "--port", "0", "--seeds", $"127.0.0.1:{port}", "--threads", "1"], Path.Combine(nodes, $"{role}-restarted.log"));
         using var _ = replacement;
         using var __ = replacementLog;
 
@@ -88,17 +97,17 @@ public sealed class PsKillTests(ITestOutputHelper output)
 
         var summary = RunSummary.Read(Path.Combine(run, "summary.json"));
         Assert.True(summary.Status == "completed", $"run {summary.Status}: {summary.Error}");
-        // The killed ps is the one failed node (SIGKILL), so local-cluster reports 3.
+        // The killed process is the one failed node (SIGKILL), so local-cluster reports 3.
         Assert.True(code is 0 or 3, $"local-cluster exited {code}");
         Assert.StartsWith("exited 137", File.ReadAllText(Path.Combine(nodes, name + ".exit")).Trim());
         var rollback = Assert.Single(summary.Rollbacks);
         output.WriteLine($"rollback: {JsonSerializer.Serialize(rollback)}");
         Assert.Equal(Path.Combine("checkpoints", ckpt), rollback.Checkpoint);
-        Assert.Equal("PS shard 0 lost", rollback.Reason);
+        Assert.Equal(role == "ps" ? "PS shard 0 lost" : "data shard 0 lost", rollback.Reason);
         Assert.True(rollback.FromStep >= rollback.ToStep, $"rolled back from step {rollback.FromStep} to {rollback.ToStep}");
         Assert.True(rollback.FromStep - rollback.ToStep >= 10 && rollback.SamplesReplayed > 0, $"expected >= 10 steps replayed, got {rollback.FromStep - rollback.ToStep} ({rollback.SamplesReplayed} samples)");
-        var lost = Assert.Single(summary.Failures, f => f.Kind == "ps lost");
-        output.WriteLine($"PS loss noticed {(lost.AtUtc - killedUtc).TotalSeconds:F1}s after the SIGKILL (failure detector + split-brain resolver downing, shipped settings)");
+        var lost = Assert.Single(summary.Failures, f => f.Kind == (role == "ps" ? "ps lost" : "data lost"));
+        output.WriteLine($"{role} loss noticed {(lost.AtUtc - killedUtc).TotalSeconds:F1}s after the SIGKILL (failure detector + split-brain resolver downing, shipped settings)");
         Assert.Equal(2, summary.Epochs.Count);
         foreach (var e in summary.Epochs)
         {
@@ -110,9 +119,9 @@ public sealed class PsKillTests(ITestOutputHelper output)
         output.WriteLine($"test AUC {auc:F4} vs fault-free {_baseline:F4} (difference {Math.Abs(auc - _baseline):F4}); recovery {rollback.RecoverySeconds:F1}s after detection, {killedAt.Elapsed.TotalSeconds:F0}s from the kill to the end of the run (loaded machine)");
         Assert.True(Math.Abs(auc - _baseline) <= 0.005, $"test AUC {auc:F4} is not within 0.005 of the fault-free run's {_baseline:F4}");
 
-        WriteRow("ps-kill", "passed", summary.Epochs.Sum(e => e.SamplesConsumed), summary.Epochs.Sum(e => e.SamplesExpected), rollback.SamplesReplayed,
+        WriteRow($"{role}-kill", "passed", summary.Epochs.Sum(e => e.SamplesConsumed), summary.Epochs.Sum(e => e.SamplesExpected), rollback.SamplesReplayed,
             auc, _baseline, rollback.RecoverySeconds,
-            $"the node of PS shard 0 of 2 and the dense parameters SIGKILLed 10 steps after {ckpt}; noticed {(lost.AtUtc - killedUtc).TotalSeconds:F1}s after the kill; a restarted ps process took its shard; " +
+            $"{killed} SIGKILLed 10 steps after {ckpt}; noticed {(lost.AtUtc - killedUtc).TotalSeconds:F1}s after the kill; a restarted {role} process took its shard; " +
             $"every shard, the dense state and the data ledger rolled back from step {rollback.FromStep} to {rollback.ToStep}; recovery = detection to training again; bsp, 1 worker");
     }
 

@@ -944,7 +944,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private void Recover(IActorRef lost)
     {
         var role = _ps.Contains(lost) ? NodeRole.ParameterServer : NodeRole.DataShard;
-        var shards = role == NodeRole.ParameterServer ? _ps : _data;
+        var shards = Shards(role);
         var index = shards.IndexOf(lost);
         var what = ShardName(role, index);
         if (_lastCheckpoint is null || !Directory.Exists(_lastCheckpoint))
@@ -997,7 +997,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         });
         Receive<JoinTraining>(m =>
         {
-            if (m.Role != _recovery!.Role || Spares(m.Role).Contains(Sender) || (m.Role == NodeRole.ParameterServer ? _ps : _data).Contains(Sender)) return;
+            if (m.Role != _recovery!.Role || Spares(m.Role).Contains(Sender) || Shards(m.Role).Contains(Sender)) return;
             Out.WriteLine($"coordinator: {RoleNames.Of(m.Role)} {Sender.Path} joined; it takes {ShardName(m.Role, _recovery.Shard)}");
             Spares(m.Role).Add(Sender);
             Context.Watch(Sender);
@@ -1036,12 +1036,15 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         Common();
     }
 
+    /// <summary>The job's PS or data shards, by index.</summary>
+    private List<IActorRef> Shards(NodeRole role) => role == NodeRole.ParameterServer ? _ps : _data;
+
     private List<IActorRef> Spares(NodeRole role) => role == NodeRole.ParameterServer ? _sparePs : _spareData;
 
     private void TakeSpare()
     {
         if (_recovery is not { } r) return;
-        var shards = r.Role == NodeRole.ParameterServer ? _ps : _data;
+        var shards = Shards(r.Role);
         var spares = Spares(r.Role);
         if (!shards[r.Shard].IsNobody() || spares.Count == 0) return;
         var spare = spares[0];
@@ -1161,8 +1164,8 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         if (_sparePs.Remove(actor) || _spareData.Remove(actor)) return;
         if (_ps.Contains(actor) || _data.Contains(actor))
         {
-            if (_recovery is not null)
-                Finish($"{(_ps.Contains(actor) ? ShardName(NodeRole.ParameterServer, _ps.IndexOf(actor)) : ShardName(NodeRole.DataShard, _data.IndexOf(actor)))} ({actor.Path.Address}) is gone during a recovery; giving up");
+            var role = _ps.Contains(actor) ? NodeRole.ParameterServer : NodeRole.DataShard;
+            if (_recovery is not null) Finish($"{ShardName(role, Shards(role).IndexOf(actor))} ({actor.Path.Address}) is gone during a recovery; giving up");
             else Recover(actor);
         }
     }

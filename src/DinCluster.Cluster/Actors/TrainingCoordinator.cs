@@ -949,10 +949,12 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         var what = ShardName(role, index);
         if (_lastCheckpoint is null || !Directory.Exists(_lastCheckpoint))
         {
-            Finish($"{what} ({lost.Path.Address}) is gone and no checkpoint was written yet to restore it from");
+            Finish($"{what} ({lost.Path.Address}) is gone and no checkpoint was written yet to restore it from (--checkpoint-every-steps N or --checkpoint-every-minutes M write them mid-epoch)");
             return;
         }
-        Out.WriteLine($"coordinator: {what} ({lost.Path.Address}) is gone; rolling back to {Path.GetFileName(_lastCheckpoint)} once a {RoleNames.Of(role)} node takes its place");
+        var self = Akka.Cluster.Cluster.Get(Context.System).SelfAddress;
+        Out.WriteLine($"coordinator: {what} ({lost.Path.Address}) is gone; rolling back to {Path.GetFileName(_lastCheckpoint)} once a {RoleNames.Of(role)} node takes its place " +
+            (Spares(role).Count > 0 ? "(a spare is there)" : $"(none is spare: start one, e.g. `dincluster node --role {RoleNames.Of(role)} --seeds {self.Host}:{self.Port}`, within {_setup.FormationTimeout})"));
         _summary.Failures.Add(new FailureRecord(DateTime.UtcNow, role == NodeRole.ParameterServer ? "ps lost" : "data lost", lost.Path.Address.ToString(),
             $"every PS shard, the dense state and the data offsets roll back to {Path.GetFileName(_lastCheckpoint)}"));
         _recovery = new Recovery(role, index, Stopwatch.StartNew(), _totalSteps, _samplesSeen);

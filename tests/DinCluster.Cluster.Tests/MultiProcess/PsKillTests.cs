@@ -13,9 +13,10 @@ namespace DinCluster.Cluster.Tests.MultiProcess;
 
 /// <summary>
 /// A PS process, or the data process, SIGKILLed mid-epoch in a multi-process cluster
-/// (scripts/local-cluster). The test starts a replacement `node --role ps|data` process (a restarted
-/// node); the coordinator rolls every PS shard, the dense state and the data ledger back to the last
-/// checkpoint and training completes. bsp with one worker and one data shard is deterministic, so
+/// (scripts/local-cluster). For the PS the test starts a replacement `node --role ps` process (a
+/// restarted node); for the data shard local-cluster started a spare (`--spare-data 1`) that the
+/// coordinator kept idle. Either takes the lost shard, the coordinator rolls every PS shard, the
+/// dense state and the data ledger back to the last checkpoint and training completes. bsp with one worker and one data shard is deterministic, so
 /// the faulted run is held to a fault-free run of the same job (simulated cluster, same seed) within
 /// 0.005 test AUC. Writes the fault-suite rows "ps-kill" and "data-kill".
 /// </summary>
@@ -33,7 +34,8 @@ public sealed class PsKillTests(ITestOutputHelper output)
     [Fact]
     public Task Data_process_killed_mid_epoch_is_replaced_and_every_shard_rolls_back_to_the_last_checkpoint() => KillAndReplace("data");
 
-    /// <param name="role">"ps": the PS process of shard 0 (and the dense parameters) is killed; "data": the one data process.</param>
+    /// <param name="role">"ps": the PS process of shard 0 (and the dense parameters) is killed and a restarted ps takes
+    /// its place; "data": the one data process is killed and the spare data node takes its place.</param>
     private async Task KillAndReplace(string role)
     {
         const ulong dataSeed = 29;
@@ -64,7 +66,8 @@ public sealed class PsKillTests(ITestOutputHelper output)
         watcher.EnableRaisingEvents = true;
 
         var cluster = LocalClusterScript.Run(
-            ["start", "--data", data, "--out", run, "--workers", "1", "--ps", "2", "--data-shards", "1", "--checkpoint-every-steps", "30", .. flags],
+            ["start", "--data", data, "--out", run, "--workers", "1", "--ps", "2", "--data-shards", "1", .. (role == "data" ? (string[])["--spare-data", "1"] : []),
+                "--checkpoint-every-steps", "30", .. flags],
             $"local-cluster start (coordinator + 4 node processes, {killed} killed)", RunTimeout, stopRunOnTimeout: run);
         var first = await Task.WhenAny(committed.Task, cluster).WaitAsync(RunTimeout);
         if (first != committed.Task) Assert.Fail($"the run ended before any checkpoint was committed:\n{(await cluster).Output}");
@@ -74,26 +77,30 @@ public sealed class PsKillTests(ITestOutputHelper output)
 
         var nodes = Path.Combine(run, "nodes");
         // The harder PS loss: the process of shard 0 also holds the dense parameters (it says so in its log).
+        // The data shard: whichever of the two data processes the coordinator used (the other is the spare).
         var name = role == "ps"
             ? new[] { "ps-0", "ps-1" }.Single(n => File.ReadAllText(Path.Combine(nodes, n + ".log")).Contains("and the dense parameters"))
-            : "data-0";
+            : new[] { "data-0", "data-spare-0" }.Single(n => File.ReadLines(Path.Combine(nodes, n + ".log")).Any(l => l.Contains("data shard 0: ", StringComparison.Ordinal) && l.Contains(" batches per epoch", StringComparison.Ordinal)));
         var victim = int.Parse(File.ReadAllText(Path.Combine(nodes, name + ".pid")).Trim(), CultureInfo.InvariantCulture);
         ClusterProcessRun.Signal(victim, ClusterProcessRun.SigKill);
         var killedAt = Stopwatch.StartNew();
         var killedUtc = DateTime.UtcNow;
         output.WriteLine($"{ckpt} committed; SIGKILL to {name} (pid {victim}), {killed}");
 
-        // A restarted process of the same role joins the same cluster (the coordinator is its seed).
+        // PS: a restarted process joins the same cluster (the coordinator is its seed). Data: the spare is there.
         var port = File.ReadLines(Path.Combine(nodes, "cluster.txt")).First(l => l.StartsWith("port=", StringComparison.Ordinal))[5..];
         var dll = File.ReadLines(Path.Combine(nodes, "cluster.txt")).First(l => l.StartsWith("dll=", StringComparison.Ordinal))[4..];
-        var (replacement, replacementLog) = StartNode(dll, ["node", "--role", role, "--port", "0", "--seeds", $"127.0.0.1:{port}", "--threads", "1"], Path.Combine(nodes, $"{role}-restarted.log"));
+        var (replacement, replacementLog) = role == "ps"
+            ? StartNode(dll, ["node", "--role", role, "--port", "0", "--seeds", $"127.0.0.1:{port}", "--threads", "1"], Path.Combine(nodes, $"{role}-restarted.log"))
+            : (null, null);
         using var _ = replacement;
         using var __ = replacementLog;
 
         var (code, text) = await cluster;
         output.WriteLine(string.Join('\n', text.Split('\n').Where(l => !l.StartsWith('[') && l.Trim().Length > 0)));
         // Dismissed with the other nodes at the end of the job; WaitForExitAsync also drains its output.
-        await replacement.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        if (replacement is not null) await replacement.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        if (role == "data") Assert.Contains("a spare is there", text, StringComparison.Ordinal);
 
         var summary = RunSummary.Read(Path.Combine(run, "summary.json"));
         Assert.True(summary.Status == "completed", $"run {summary.Status}: {summary.Error}");
@@ -121,7 +128,7 @@ public sealed class PsKillTests(ITestOutputHelper output)
 
         WriteRow($"{role}-kill", "passed", summary.Epochs.Sum(e => e.SamplesConsumed), summary.Epochs.Sum(e => e.SamplesExpected), rollback.SamplesReplayed,
             auc, _baseline, rollback.RecoverySeconds,
-            $"{killed} SIGKILLed 10 steps after {ckpt}; noticed {(lost.AtUtc - killedUtc).TotalSeconds:F1}s after the kill; a restarted {role} process took its shard; " +
+            $"{killed} SIGKILLed 10 steps after {ckpt}; noticed {(lost.AtUtc - killedUtc).TotalSeconds:F1}s after the kill; {(role == "ps" ? "a restarted ps process" : "the spare data node")} took its shard; " +
             $"every shard, the dense state and the data ledger rolled back from step {rollback.FromStep} to {rollback.ToStep}; recovery = detection to training again; bsp, 1 worker");
     }
 

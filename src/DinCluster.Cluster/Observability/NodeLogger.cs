@@ -40,7 +40,6 @@ public sealed class NodeLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMess
         });
     }
 
-    /// <summary>"node HOST:PORT ROLES"; resolved once remoting has its address.</summary>
     /// <summary>
     /// A closed connection to a node that had left the cluster (or this node is shutting down): the
     /// normal end of a job, where nodes leave together, not news. A live member's closed connection
@@ -56,6 +55,7 @@ public sealed class NodeLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMess
         return member is null || member.Status is not (MemberStatus.Up or MemberStatus.Joining or MemberStatus.WeaklyUp);
     }
 
+    /// <summary>"node HOST:PORT ROLES"; resolved once remoting has its address.</summary>
     private string NodeLabel()
     {
         if (_node is not null) return _node;
